@@ -1,0 +1,18 @@
+//! Hearth's domain vocabulary: identifiers, validated newtypes, the error catalogue, the clock and the
+//! redaction wrappers. Pure: no tokio, no network, no SQL. Everything else in the workspace depends on
+//! this crate and nothing here depends on them.
+
+pub mod clock;
+pub mod error_code;
+pub mod ids;
+pub mod redact;
+pub mod time;
+
+#[cfg(feature = "sqlx")]
+mod sqlx_types;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use error_code::{ErrorCode, ErrorKind};
+pub use ids::{LocationId, OrgId, PractitionerId};
+pub use redact::{Phi, Secret};
+pub use time::{TimeZoneName, UtcTime};

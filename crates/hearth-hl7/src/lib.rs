@@ -1,0 +1,1 @@
+//! HL7 v2 for Hearth (placeholder until the HL7 capability lands).

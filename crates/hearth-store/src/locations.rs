@@ -1,0 +1,91 @@
+//! Locations: the sites and departments of an organization, each with its own IANA time zone (the
+//! zone an appointment's local wall-clock time is read in).
+
+use hearth_core::{LocationId, OrgId, UtcTime};
+
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LocationRow {
+    pub id: LocationId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub time_zone: String,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLocation<'a> {
+    pub id: LocationId,
+    pub name: &'a str,
+    pub time_zone: &'a str,
+    pub now: UtcTime,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LocationChanges<'a> {
+    pub name: Option<&'a str>,
+    pub time_zone: Option<&'a str>,
+}
+
+impl Store {
+    pub async fn create_location(
+        &self,
+        org: OrgId,
+        new: &NewLocation<'_>,
+    ) -> Result<LocationRow, StoreError> {
+        const SQL: &str = "insert into locations (id, org_id, name, time_zone, created_at, updated_at)
+                           values ($1, $2, $3, $4, $5, $5)
+                           returning id, org_id, name, time_zone, created_at, updated_at";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
+            .bind(new.id)
+            .bind(org)
+            .bind(new.name)
+            .bind(new.time_zone)
+            .bind(new.now)
+            .fetch_one(p)
+            .await)?)
+    }
+
+    pub async fn location(&self, org: OrgId, id: LocationId) -> Result<LocationRow, StoreError> {
+        const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
+                           from locations where org_id = $1 and id = $2";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
+            .bind(org)
+            .bind(id)
+            .fetch_one(p)
+            .await)?)
+    }
+
+    pub async fn list_locations(&self, org: OrgId) -> Result<Vec<LocationRow>, StoreError> {
+        const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
+                           from locations where org_id = $1 order by name, id";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
+            .bind(org)
+            .fetch_all(p)
+            .await)?)
+    }
+
+    pub async fn update_location(
+        &self,
+        org: OrgId,
+        id: LocationId,
+        changes: &LocationChanges<'_>,
+        now: UtcTime,
+    ) -> Result<LocationRow, StoreError> {
+        const SQL: &str = "update locations
+                              set name = coalesce($3, name), time_zone = coalesce($4, time_zone), updated_at = $5
+                            where org_id = $1 and id = $2
+                        returning id, org_id, name, time_zone, created_at, updated_at";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
+            .bind(org)
+            .bind(id)
+            .bind(changes.name)
+            .bind(changes.time_zone)
+            .bind(now)
+            .fetch_one(p)
+            .await)?)
+    }
+}
