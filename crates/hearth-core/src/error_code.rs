@@ -55,7 +55,7 @@ error_codes! {
     MethodNotAllowed     = "method_not_allowed"     => 405, Request,  "This method is not allowed on this resource.";
     AlreadyExists        = "already_exists"         => 409, Request,  "A resource with the same unique key already exists.";
     Conflict             = "conflict"               => 409, Request,  "The request conflicts with the current state of the resource.";
-    RequestTimeout       = "request_timeout"        => 408, Request,  "The request took too long and was abandoned.";
+    RequestTimeout       = "request_timeout"        => 503, System,   "The request took too long and was abandoned; retry later.";
     RateLimited          = "rate_limited"           => 429, Request,  "Too many requests; retry after the time in `Retry-After`.";
     Unauthenticated      = "unauthenticated"        => 401, Auth,     "Sign in or send a valid API key.";
     Forbidden            = "forbidden"              => 403, Auth,     "Your role does not allow this action.";
@@ -66,6 +66,7 @@ error_codes! {
 impl ErrorCode {
     /// The Markdown document generated from the catalogue (`docs/errors.md`).
     pub fn markdown_catalogue() -> String {
+        use std::fmt::Write as _;
         let mut out = String::from(
             "# Error codes\n\n\
              <!-- Generated from crates/hearth-core/src/error_code.rs; a test keeps this file identical. -->\n\n\
@@ -78,13 +79,14 @@ impl ErrorCode {
              | code | HTTP status | kind | meaning |\n|---|---|---|---|\n",
         );
         for code in Self::ALL {
-            out.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
                 code.as_str(),
                 code.http_status(),
                 code.kind().as_str(),
                 code.message()
-            ));
+            );
         }
         out
     }

@@ -132,3 +132,13 @@ fn create_dir(dir: &Path) -> Result<(), StoreError> {
         ))
     })
 }
+
+impl Store {
+    /// SQLite: a passive WAL checkpoint (never blocks readers or writers). PostgreSQL: nothing to do.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Store::Sqlite(p) = self {
+            sqlx::query("pragma wal_checkpoint(passive)").execute(p).await?;
+        }
+        Ok(())
+    }
+}

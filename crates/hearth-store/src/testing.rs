@@ -31,8 +31,8 @@ impl TestDb {
     /// A fresh database, or `None` when `HEARTH_TEST_POSTGRES_URL` is unset. When it is set the server
     /// must answer: a broken PostgreSQL fails the test instead of skipping it.
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|s| !s.is_empty())?;
         static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|s| !s.is_empty())?;
         let name = format!(
             "hearth_test_{}_{}_{}",
             std::process::id(),

@@ -1,5 +1,7 @@
 //! SQLite-only promises: the file is created on first use with WAL, synchronous=FULL and foreign keys.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use hearth_store::{Store, StoreOptions};
 
 #[tokio::test]

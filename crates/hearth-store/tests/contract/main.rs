@@ -1,6 +1,8 @@
 //! The store contract: every test here runs on SQLite (always) and on PostgreSQL (when
 //! `HEARTH_TEST_POSTGRES_URL` is set; CI sets it and fails if these tests were skipped).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod foundation;
 
 /// Expands each name to a module with a `sqlite` and a `postgres` test, both calling the same

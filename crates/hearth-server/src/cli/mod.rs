@@ -1,0 +1,92 @@
+//! The `hearth` command line. Each subcommand lives in its own file and calls the same code as the
+//! web layer.
+
+mod config;
+mod migrate;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Hearth: patient engagement for clinics, in one binary."
+)]
+pub struct Cli {
+    /// Configuration file [default: hearth.toml if present; env: HEARTH_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080; env: HEARTH_LISTEN].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for Hearth's data [default: ./hearth-data; env: HEARTH_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and background workers (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print every effective value and where it came from (secrets
+    /// masked).
+    Check,
+    /// Print a commented example configuration file with every key and its default.
+    Example,
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_path: self.config.clone(),
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
+/// Runs the parsed command line; the exit code is the return value.
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Some(Command::Config(ConfigCommand::Example)) => config::example(),
+        Some(Command::Config(ConfigCommand::Check)) => config::check(&cli.overrides()),
+        Some(Command::Migrate) => migrate::run(&cli.overrides()).await,
+        Some(Command::Serve) | None => serve::run(&cli.overrides()).await,
+    }
+}
+
+/// The process environment, for configuration loading.
+fn env_vars() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+/// Loads the configuration or explains why not (on stderr) with exit code 2.
+fn load_config(
+    overrides: &Overrides,
+) -> Result<(crate::config::Config, crate::config::Sources), std::process::ExitCode> {
+    crate::config::load(overrides, &env_vars()).map_err(|e| {
+        let mut err = std::io::stderr().lock();
+        let _ = std::io::Write::write_fmt(&mut err, format_args!("hearth: configuration refused:\n"));
+        for line in &e.0 {
+            let _ = std::io::Write::write_fmt(&mut err, format_args!("  - {line}\n"));
+        }
+        std::process::ExitCode::from(2)
+    })
+}

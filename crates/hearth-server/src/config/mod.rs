@@ -1,0 +1,220 @@
+//! Hearth's configuration: one typed struct, layered defaults < `hearth.toml` < `HEARTH_*` environment
+//! (secrets also from `HEARTH_*_FILE`) < command-line flags. Unknown keys are errors that name the key
+//! and the closest valid one. See `docs/configuration.md`.
+
+mod load;
+mod report;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use hearth_core::Secret;
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, Overrides, Sources, load};
+pub use report::{EXAMPLE_TOML, ReportRow};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the web server listens on.
+    pub listen: SocketAddr,
+    /// Directory for Hearth's own files (the SQLite database by default).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`. Default: `sqlite://<data_dir>/hearth.db`.
+    pub database_url: Option<Secret>,
+    /// Largest number of open database connections.
+    pub database_max_connections: u32,
+    /// The URL people and webhooks use to reach Hearth. Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+    pub workers: WorkersConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `hearth_server=debug,info`. `RUST_LOG` overrides it.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (for log collectors).
+    Json,
+    /// Human-readable lines (for a terminal).
+    Pretty,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A request still running after this many seconds is abandoned with `request_timeout`.
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    /// How often each background worker reports that it is alive; `/health` fails a worker that has
+    /// been silent for three intervals.
+    pub heartbeat_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./hearth-data"),
+            database_url: None,
+            database_max_connections: 16,
+            public_url: None,
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            workers: WorkersConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            max_body_bytes: 2 * 1024 * 1024,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self { heartbeat_secs: 5 }
+    }
+}
+
+impl Config {
+    /// The database URL in effect: the configured one, or SQLite inside `data_dir`.
+    pub fn database_url(&self) -> Secret {
+        self.database_url.clone().unwrap_or_else(|| {
+            let path = self.data_dir.join("hearth.db");
+            Secret::new(format!("sqlite://{}", path.display()))
+        })
+    }
+
+    /// The database URL with any password replaced by `***`, for display.
+    pub fn database_url_redacted(&self) -> String {
+        redact_url_password(self.database_url().expose())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// A configuration for tests: an ephemeral port and the given database.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: Some(Secret::new(database_url)),
+            database_max_connections: 4,
+            ..Self::default()
+        }
+    }
+
+    /// Checks that cannot be expressed in types. Each error names the key.
+    fn validate(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            errors.push(format!(
+                "public_url: expected an http:// or https:// URL, got `{url}`"
+            ));
+        }
+        let db = self.database_url();
+        let db = db.expose();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres:") || db.starts_with("postgresql:")) {
+            errors.push("database_url: expected a URL starting with sqlite: or postgres:".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            errors.push(format!(
+                "log.level: `{}` is not a valid filter; expected e.g. `info` or `hearth_server=debug,info`",
+                self.log.level
+            ));
+        }
+        if self.database_max_connections == 0 {
+            errors.push("database_max_connections: expected at least 1".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            errors.push("http.request_timeout_secs: expected at least 1".into());
+        }
+        if self.workers.heartbeat_secs == 0 {
+            errors.push("workers.heartbeat_secs: expected at least 1".into());
+        }
+        errors
+    }
+}
+
+fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact_url_password("postgres://hearth:s3cr3t@db:5432/hearth"),
+            "postgres://hearth:***@db:5432/hearth"
+        );
+        assert_eq!(
+            redact_url_password("postgres://hearth@db/hearth"),
+            "postgres://hearth@db/hearth"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://./hearth-data/hearth.db"),
+            "sqlite://./hearth-data/hearth.db"
+        );
+    }
+
+    #[test]
+    fn default_database_follows_data_dir() {
+        let mut c = Config::default();
+        assert_eq!(c.database_url().expose(), "sqlite://./hearth-data/hearth.db");
+        c.data_dir = "/var/lib/hearth".into();
+        assert_eq!(c.database_url().expose(), "sqlite:///var/lib/hearth/hearth.db");
+    }
+}

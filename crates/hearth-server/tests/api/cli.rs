@@ -1,0 +1,163 @@
+//! The `hearth` binary as an operator uses it: started with no configuration in an empty directory,
+//! stopped with SIGTERM, refusing a typo, printing its example configuration.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hearth");
+
+fn hearth(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir);
+    // A clean environment: nothing inherited may configure Hearth.
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+#[tokio::test]
+async fn starts_with_no_configuration_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = hearth(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the banner names the URL")
+        .to_owned();
+    assert!(line.contains("sqlite"), "{line}");
+    let res = reqwest::get(format!("{url}health")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        dir.path().join("hearth-data/hearth.db").exists(),
+        "the default store is created under ./hearth-data"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("SIGTERM") && logs.contains("\"stopped\""), "{logs}");
+    for line in logs.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+    }
+}
+
+#[test]
+fn a_config_typo_is_refused_naming_the_key_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path())
+        .env("HEARTH_DATABSE_URL", "sqlite://x.db")
+        .arg("config")
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`databse_url`") && err.contains("did you mean `database_url`"),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "databse_url = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
+    let out = hearth(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "serve refuses to start too");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hearth.toml"));
+    assert!(
+        !dir.path().join("hearth-data").exists(),
+        "nothing is created by a refused start"
+    );
+}
+
+#[test]
+fn config_check_masks_secrets_and_names_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("db");
+    std::fs::write(&secret, "postgres://hearth:Sup3rSecret@db.internal/hearth\n").unwrap();
+    let out = hearth(dir.path())
+        .env("HEARTH_DATABASE_URL_FILE", &secret)
+        .args(["config", "check", "--data-dir", "/srv/hearth"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Sup3rSecret"), "{text}");
+    assert!(
+        text.contains("postgres://hearth:***@db.internal/hearth")
+            && text.contains("HEARTH_DATABASE_URL_FILE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/srv/hearth") && text.contains("flag --data-dir"),
+        "{text}"
+    );
+}
+
+#[test]
+fn config_example_prints_the_checked_in_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path()).args(["config", "example"]).output().unwrap();
+    assert!(out.status.success());
+    let file = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/hearth.example.toml"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), file);
+}
+
+#[test]
+fn migrate_applies_then_reports_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = hearth(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations"));
+    let second = hearth(dir.path()).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("schema is current"));
+}
+
+#[test]
+fn ready_quickly_enough_to_poll() {
+    // Not a timing assertion: the banner must come out before any request, so a supervisor can poll.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = hearth(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("Hearth is running"), "{line}");
+    child.kill().unwrap();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(1));
+}
