@@ -9,6 +9,10 @@ use crate::{Store, StoreOptions};
 /// `postgres://postgres@127.0.0.1:5432/postgres`). Unset: the PostgreSQL half of each test is skipped.
 pub const POSTGRES_URL_VAR: &str = "HEARTH_TEST_POSTGRES_URL";
 
+/// Set to `1` (CI does) to make a missing `HEARTH_TEST_POSTGRES_URL` fail the PostgreSQL half of every
+/// test instead of skipping it.
+pub const REQUIRE_POSTGRES_VAR: &str = "HEARTH_TEST_REQUIRE_POSTGRES";
+
 pub enum TestDb {
     Sqlite {
         _dir: tempfile::TempDir,
@@ -32,7 +36,13 @@ impl TestDb {
     /// must answer: a broken PostgreSQL fails the test instead of skipping it.
     pub async fn postgres() -> Option<Self> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|s| !s.is_empty())?;
+        let Some(admin_url) = std::env::var(POSTGRES_URL_VAR).ok().filter(|s| !s.is_empty()) else {
+            assert!(
+                std::env::var(REQUIRE_POSTGRES_VAR).as_deref() != Ok("1"),
+                "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: the PostgreSQL tests would be skipped"
+            );
+            return None;
+        };
         let name = format!(
             "hearth_test_{}_{}_{}",
             std::process::id(),

@@ -104,6 +104,17 @@ mod tests {
     }
 
     #[test]
+    fn docs_configuration_md_documents_every_key() {
+        let doc = include_str!("../../../../docs/configuration.md");
+        for key in Config::keys() {
+            assert!(
+                doc.contains(&format!("| `{key}` |")),
+                "docs/configuration.md lacks a row for `{key}`"
+            );
+        }
+    }
+
+    #[test]
     fn the_report_masks_secrets_and_covers_every_key() {
         let (mut config, sources) = super::super::load(&super::super::Overrides::default(), &[]).unwrap();
         config.database_url = Some(hearth_core::Secret::new("postgres://u:hunter2@db/h"));
