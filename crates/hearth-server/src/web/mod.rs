@@ -84,6 +84,10 @@ mod tests {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    fn boom() -> &'static str {
+        panic!("secret detail: patient Jane Doe")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_answers_internal_without_its_message() {
         let (state, _db) = state(|_| {}).await;
