@@ -91,13 +91,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_internal_without_its_message() {
         let (state, _db) = state(|_| {}).await;
-        let routes = Router::new().route(
-            "/boom",
-            get(|| async {
-                let detail: Option<&str> = None;
-                detail.expect("secret detail: patient Jane Doe")
-            }),
-        );
+        let routes = Router::new().route("/boom", get(|| async { boom() }));
         let app = with_layers(routes, state);
         let res = app
             .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
