@@ -53,6 +53,12 @@ id_type! {
     LocationId,
     /// A clinician who sees patients.
     PractitionerId,
+    /// A staff account.
+    UserId,
+    /// An integration's API key.
+    ApiKeyId,
+    /// One entry of the audit trail.
+    AuditEventId,
 }
 
 #[cfg(test)]

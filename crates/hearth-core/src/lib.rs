@@ -2,6 +2,8 @@
 //! redaction wrappers. Pure: no tokio, no network, no SQL. Everything else in the workspace depends on
 //! this crate and nothing here depends on them.
 
+pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod error_code;
 pub mod ids;
@@ -11,8 +13,9 @@ pub mod time;
 #[cfg(feature = "sqlx")]
 mod sqlx_types;
 
+pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
-pub use ids::{LocationId, OrgId, PractitionerId};
+pub use ids::{ApiKeyId, AuditEventId, LocationId, OrgId, PractitionerId, UserId};
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

@@ -51,9 +51,13 @@ mod error;
 mod migrate;
 mod tx;
 
+pub mod api_keys;
+pub mod audit;
 pub mod locations;
 pub mod organizations;
 pub mod practitioners;
+pub mod sessions;
+pub mod users;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -3,7 +3,7 @@
 
 use hearth_core::{LocationId, OrgId, UtcTime};
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LocationRow {
@@ -30,25 +30,48 @@ pub struct LocationChanges<'a> {
     pub time_zone: Option<&'a str>,
 }
 
-impl Store {
+impl Tx {
     pub async fn create_location(
-        &self,
+        &mut self,
         org: OrgId,
         new: &NewLocation<'_>,
     ) -> Result<LocationRow, StoreError> {
         const SQL: &str = "insert into locations (id, org_id, name, time_zone, created_at, updated_at)
                            values ($1, $2, $3, $4, $5, $5)
                            returning id, org_id, name, time_zone, created_at, updated_at";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
+        Ok(on_tx!(self, |c| sqlx::query_as(SQL)
             .bind(new.id)
             .bind(org)
             .bind(new.name)
             .bind(new.time_zone)
             .bind(new.now)
-            .fetch_one(p)
+            .fetch_one(c)
             .await)?)
     }
 
+    pub async fn update_location(
+        &mut self,
+        org: OrgId,
+        id: LocationId,
+        changes: &LocationChanges<'_>,
+        now: UtcTime,
+    ) -> Result<LocationRow, StoreError> {
+        const SQL: &str = "update locations
+                              set name = coalesce($3, name), time_zone = coalesce($4, time_zone), updated_at = $5
+                            where org_id = $1 and id = $2
+                        returning id, org_id, name, time_zone, created_at, updated_at";
+        Ok(on_tx!(self, |c| sqlx::query_as(SQL)
+            .bind(org)
+            .bind(id)
+            .bind(changes.name)
+            .bind(changes.time_zone)
+            .bind(now)
+            .fetch_one(c)
+            .await)?)
+    }
+}
+
+impl Store {
     pub async fn location(&self, org: OrgId, id: LocationId) -> Result<LocationRow, StoreError> {
         const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
                            from locations where org_id = $1 and id = $2";
@@ -65,27 +88,6 @@ impl Store {
         Ok(on_pool!(self, |p| sqlx::query_as(SQL)
             .bind(org)
             .fetch_all(p)
-            .await)?)
-    }
-
-    pub async fn update_location(
-        &self,
-        org: OrgId,
-        id: LocationId,
-        changes: &LocationChanges<'_>,
-        now: UtcTime,
-    ) -> Result<LocationRow, StoreError> {
-        const SQL: &str = "update locations
-                              set name = coalesce($3, name), time_zone = coalesce($4, time_zone), updated_at = $5
-                            where org_id = $1 and id = $2
-                        returning id, org_id, name, time_zone, created_at, updated_at";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(org)
-            .bind(id)
-            .bind(changes.name)
-            .bind(changes.time_zone)
-            .bind(now)
-            .fetch_one(p)
             .await)?)
     }
 }

@@ -3,7 +3,7 @@
 
 use hearth_core::{OrgId, PractitionerId, UtcTime};
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PractitionerRow {
@@ -26,9 +26,9 @@ pub struct NewPractitioner<'a> {
     pub now: UtcTime,
 }
 
-impl Store {
+impl Tx {
     pub async fn create_practitioner(
-        &self,
+        &mut self,
         org: OrgId,
         new: &NewPractitioner<'_>,
     ) -> Result<PractitionerRow, StoreError> {
@@ -36,17 +36,19 @@ impl Store {
                                (id, org_id, external_id, given_name, family_name, active, created_at, updated_at)
                            values ($1, $2, $3, $4, $5, true, $6, $6)
                            returning id, org_id, external_id, given_name, family_name, active, created_at, updated_at";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
+        Ok(on_tx!(self, |c| sqlx::query_as(SQL)
             .bind(new.id)
             .bind(org)
             .bind(new.external_id)
             .bind(new.given_name)
             .bind(new.family_name)
             .bind(new.now)
-            .fetch_one(p)
+            .fetch_one(c)
             .await)?)
     }
+}
 
+impl Store {
     pub async fn practitioner(&self, org: OrgId, id: PractitionerId) -> Result<PractitionerRow, StoreError> {
         const SQL: &str =
             "select id, org_id, external_id, given_name, family_name, active, created_at, updated_at

@@ -40,18 +40,23 @@ async fn org(store: &Store, name: &str) -> OrgId {
 
 async fn location(store: &Store, org: OrgId, name: &str) -> Result<LocationId, StoreError> {
     let id = LocationId::new();
-    store
-        .create_location(
-            org,
-            &NewLocation {
-                id,
-                name,
-                time_zone: "Europe/London",
-                now: t("2026-01-06T09:00:00Z"),
-            },
-        )
-        .await
-        .map(|row| row.id)
+    let mut tx = store.begin().await?;
+    let new = NewLocation {
+        id,
+        name,
+        time_zone: "Europe/London",
+        now: t("2026-01-06T09:00:00Z"),
+    };
+    match tx.create_location(org, &new).await {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(row.id)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
 }
 
 async fn migrations_are_current_after_migrate(store: Store) {
@@ -106,7 +111,8 @@ async fn locations_are_scoped_by_organization(store: Store) {
     );
     assert!(store.list_locations(b).await.unwrap().is_empty());
     assert_eq!(store.list_locations(a).await.unwrap().len(), 1);
-    let err = store.update_location(
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.update_location(
         b,
         loc,
         &LocationChanges {
@@ -119,6 +125,7 @@ async fn locations_are_scoped_by_organization(store: Store) {
         matches!(err.await, Err(StoreError::NotFound)),
         "B must not change A's location"
     );
+    tx.rollback().await.unwrap();
 }
 
 async fn location_names_are_unique_per_organization(store: Store) {
@@ -138,7 +145,8 @@ async fn location_update_changes_only_given_fields(store: Store) {
     let a = org(&store, "A").await;
     let loc = location(&store, a, "South").await.unwrap();
     let later = t("2026-02-01T12:00:00Z");
-    let row = store
+    let mut tx = store.begin().await.unwrap();
+    let row = tx
         .update_location(
             a,
             loc,
@@ -150,6 +158,7 @@ async fn location_update_changes_only_given_fields(store: Store) {
         )
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(
         (row.name.as_str(), row.time_zone.as_str(), row.updated_at),
         ("South", "Asia/Tokyo", later)
@@ -166,16 +175,29 @@ async fn practitioner_external_ids_are_unique_per_organization(store: Store) {
         family_name: "Okafor",
         now: t("2026-01-06T09:00:00Z"),
     };
-    let row = store.create_practitioner(a, &new(Some("P-1"))).await.unwrap();
+    let create = |n: NewPractitioner<'static>| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await?;
+            let row = tx.create_practitioner(a, &n).await;
+            if row.is_ok() {
+                tx.commit().await?
+            } else {
+                tx.rollback().await?
+            }
+            row
+        }
+    };
+    let row = create(new(Some("P-1"))).await.unwrap();
     assert!(row.active);
     assert_eq!(store.practitioner(a, row.id).await.unwrap(), row);
-    match store.create_practitioner(a, &new(Some("P-1"))).await {
+    match create(new(Some("P-1"))).await {
         Err(StoreError::Unique(name)) => assert_eq!(name, "practitioners_org_id_external_id_key"),
         other => panic!("expected a unique violation, got {other:?}"),
     }
     // Practitioners without an EHR id never collide.
-    store.create_practitioner(a, &new(None)).await.unwrap();
-    store.create_practitioner(a, &new(None)).await.unwrap();
+    create(new(None)).await.unwrap();
+    create(new(None)).await.unwrap();
     assert_eq!(store.list_practitioners(a).await.unwrap().len(), 3);
 }
 
