@@ -27,6 +27,14 @@ impl UtcTime {
     pub fn as_micros(self) -> i64 {
         self.0.as_microsecond()
     }
+    /// This instant moved by `d`, saturating at the ends of the representable range.
+    pub fn plus(self, d: jiff::SignedDuration) -> Self {
+        Self(self.0.saturating_add(d).unwrap_or(self.0))
+    }
+    /// Seconds since the Unix epoch (negative before it).
+    pub fn unix_seconds(self) -> i64 {
+        self.0.as_second()
+    }
     /// The fixed-width text form used by SQLite.
     pub fn to_db_text(self) -> String {
         format!("{}", self.0.strftime("%Y-%m-%dT%H:%M:%S.%6fZ"))

@@ -3,11 +3,16 @@
 //!
 //! Dependencies point one way: `web`/`cli` (edges) → services → `hearth_store`.
 
+pub mod api_keys;
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod metrics;
+pub mod staff;
 pub mod state;
 pub mod telemetry;
 pub mod web;

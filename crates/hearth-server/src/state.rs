@@ -1,7 +1,11 @@
 //! The application state handed to every handler and worker: one cheap-to-clone struct. Integrations
 //! are trait objects so tests can swap in fakes.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use hearth_core::Clock;
 use hearth_store::Store;
@@ -19,17 +23,23 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     pub heartbeats: Heartbeats,
+    /// Sign-in attempts per client IP (in this process).
+    pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> Self {
         let metrics = Metrics::new(store.backend().as_str());
+        let per_minute =
+            NonZeroU32::new(config.auth.login_attempts_per_minute_per_ip).unwrap_or(NonZeroU32::MIN);
+        let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
         Self(Arc::new(Inner {
             config,
             store,
             clock,
             metrics,
             heartbeats: Heartbeats::default(),
+            login_limiter,
         }))
     }
 }

@@ -1,6 +1,8 @@
 //! The `hearth` command line. Each subcommand lives in its own file and calls the same code as the
 //! web layer.
 
+mod admin;
+mod audit;
 mod config;
 mod migrate;
 mod serve;
@@ -41,6 +43,24 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Administer staff accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a PX admin (and the organization, if new).
+    Create(admin::CreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every organization's hash chain; names the first broken link.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,11 +84,14 @@ impl Cli {
 
 /// Runs the parsed command line; the exit code is the return value.
 pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let overrides = cli.overrides();
     match cli.command {
         Some(Command::Config(ConfigCommand::Example)) => config::example(),
-        Some(Command::Config(ConfigCommand::Check)) => config::check(&cli.overrides()),
-        Some(Command::Migrate) => migrate::run(&cli.overrides()).await,
-        Some(Command::Serve) | None => serve::run(&cli.overrides()).await,
+        Some(Command::Config(ConfigCommand::Check)) => config::check(&overrides),
+        Some(Command::Migrate) => migrate::run(&overrides).await,
+        Some(Command::Admin(AdminCommand::Create(args))) => admin::create(&overrides, args).await,
+        Some(Command::Audit(AuditCommand::Verify)) => audit::verify(&overrides).await,
+        Some(Command::Serve) | None => serve::run(&overrides).await,
     }
 }
 

@@ -30,6 +30,34 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub workers: WorkersConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A session unused for this long ends.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute_hours: u64,
+    /// Failed sign-ins in a row that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u64,
+    /// Sign-in attempts allowed per client IP address per minute.
+    pub login_attempts_per_minute_per_ip: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            login_attempts_per_minute_per_ip: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,6 +107,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             workers: WorkersConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -166,6 +195,17 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             errors.push("http.request_timeout_secs: expected at least 1".into());
+        }
+        if self.auth.session_idle_minutes == 0 || self.auth.session_absolute_hours == 0 {
+            errors.push(
+                "auth.session_idle_minutes and auth.session_absolute_hours: expected at least 1".into(),
+            );
+        }
+        if self.auth.lockout_threshold == 0 || self.auth.login_attempts_per_minute_per_ip == 0 {
+            errors.push(
+                "auth.lockout_threshold and auth.login_attempts_per_minute_per_ip: expected at least 1"
+                    .into(),
+            );
         }
         if self.workers.heartbeat_secs == 0 {
             errors.push("workers.heartbeat_secs: expected at least 1".into());

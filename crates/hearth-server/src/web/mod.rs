@@ -1,8 +1,10 @@
 //! The HTTP surface: routes, their OpenAPI document, and the layers every request passes through.
 
+pub mod api;
 mod extract;
 mod middleware;
 mod openapi;
+pub mod pages;
 mod system;
 
 use axum::Router;
@@ -20,7 +22,9 @@ use crate::state::AppState;
 /// Every route with its layers. The OpenAPI document is generated from the same handlers.
 pub fn router(state: AppState) -> Router {
     let (api_router, api) = api_routes().split_for_parts();
-    let routes = api_router.merge(SwaggerUi::new("/docs").url("/openapi.json", api));
+    let routes = api_router
+        .merge(pages::routes())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api));
     with_layers(routes, state)
 }
 
@@ -41,6 +45,10 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::auth::middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::security_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(state, middleware::observe))
@@ -48,7 +56,9 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
 
 /// The routes described in the OpenAPI document.
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::document()).merge(system::routes())
+    OpenApiRouter::with_openapi(openapi::document())
+        .merge(system::routes())
+        .merge(api::routes())
 }
 
 async fn not_found() -> Response {
