@@ -72,9 +72,7 @@ impl Role {
     }
 
     pub fn grants(self, p: Permission) -> bool {
-        GRANTS
-            .iter()
-            .any(|(perm, roles, _)| *perm == p && roles.contains(&self))
+        GRANTS.iter().any(|(perm, roles, _)| *perm == p && roles.contains(&self))
     }
 }
 
@@ -116,9 +114,7 @@ impl ApiScope {
     }
 
     pub fn grants(self, p: Permission) -> bool {
-        GRANTS
-            .iter()
-            .any(|(perm, _, scopes)| *perm == p && scopes.contains(&self))
+        GRANTS.iter().any(|(perm, _, scopes)| *perm == p && scopes.contains(&self))
     }
 }
 
@@ -157,42 +153,17 @@ use Role as R;
 const ALL_STAFF: &[Role] = Role::ALL;
 const ADMINS: &[Role] = &[R::PxAdmin, R::HospitalAdmin];
 const MANAGERS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager];
-const CLINICAL: &[Role] = &[
-    R::PxAdmin,
-    R::HospitalAdmin,
-    R::DepartmentManager,
-    R::PxCoordinator,
-    R::Physician,
-    R::Nurse,
-    R::Staff,
-];
-const CHART_WRITERS: &[Role] = &[
-    R::PxAdmin,
-    R::HospitalAdmin,
-    R::DepartmentManager,
-    R::Physician,
-    R::Nurse,
-    R::Staff,
-];
+const CLINICAL: &[Role] =
+    &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator, R::Physician, R::Nurse, R::Staff];
+const CHART_WRITERS: &[Role] =
+    &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::Physician, R::Nurse, R::Staff];
 
 /// The permission table: each permission, the roles and the API-key scopes that hold it.
 pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
-    (
-        Permission::OrganizationRead,
-        ALL_STAFF,
-        &[S::Ingest, S::Read, S::Write, S::Admin],
-    ),
-    (
-        Permission::LocationRead,
-        ALL_STAFF,
-        &[S::Read, S::Write, S::Admin],
-    ),
+    (Permission::OrganizationRead, ALL_STAFF, &[S::Ingest, S::Read, S::Write, S::Admin]),
+    (Permission::LocationRead, ALL_STAFF, &[S::Read, S::Write, S::Admin]),
     (Permission::LocationWrite, ADMINS, &[S::Write, S::Admin]),
-    (
-        Permission::PractitionerRead,
-        ALL_STAFF,
-        &[S::Read, S::Write, S::Admin],
-    ),
+    (Permission::PractitionerRead, ALL_STAFF, &[S::Read, S::Write, S::Admin]),
     (Permission::PractitionerWrite, MANAGERS, &[S::Write, S::Admin]),
     (Permission::UserRead, MANAGERS, &[S::Admin]),
     (Permission::UserManage, MANAGERS, &[S::Admin]),
@@ -241,12 +212,7 @@ mod tests {
     #[test]
     fn every_permission_has_exactly_one_row() {
         for p in Permission::ALL {
-            assert_eq!(
-                GRANTS.iter().filter(|(q, _, _)| q == p).count(),
-                1,
-                "{}",
-                p.as_str()
-            );
+            assert_eq!(GRANTS.iter().filter(|(q, _, _)| q == p).count(), 1, "{}", p.as_str());
         }
     }
 
@@ -259,11 +225,7 @@ mod tests {
                 assert!(Role::PxAdmin.grants(*p), "{}", p.as_str());
             }
         }
-        assert!(
-            Permission::ALL
-                .iter()
-                .all(|p| *p == Permission::IngestWrite || Role::PxAdmin.grants(*p))
-        );
+        assert!(Permission::ALL.iter().all(|p| *p == Permission::IngestWrite || Role::PxAdmin.grants(*p)));
         assert!(Permission::ALL.iter().all(|p| ApiScope::Admin.grants(*p)));
     }
 

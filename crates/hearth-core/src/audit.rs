@@ -55,7 +55,16 @@ pub fn event_hash(prev_hash: &str, f: &ChainFields<'_>) -> String {
     put(f.request_id);
     put(f.before_json);
     put(f.after_json);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    to_hex(&h.finalize())
+}
+
+/// Lowercase hex of `bytes` (hashes, random tokens).
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 #[cfg(test)]
@@ -77,37 +86,11 @@ mod tests {
         assert_eq!(h.len(), 64);
         assert_eq!(h, event_hash(GENESIS_HASH, &base.clone()), "deterministic");
         assert_ne!(h, event_hash("1", &base));
-        assert_ne!(
-            h,
-            event_hash(
-                GENESIS_HASH,
-                &ChainFields {
-                    seq: 2,
-                    ..base.clone()
-                }
-            )
-        );
-        assert_ne!(
-            h,
-            event_hash(
-                GENESIS_HASH,
-                &ChainFields {
-                    after_json: Some(""),
-                    ..base.clone()
-                }
-            )
-        );
+        assert_ne!(h, event_hash(GENESIS_HASH, &ChainFields { seq: 2, ..base.clone() }));
+        assert_ne!(h, event_hash(GENESIS_HASH, &ChainFields { after_json: Some(""), ..base.clone() }));
         // Length prefixes: moving a character between adjacent fields changes the hash.
-        let a = ChainFields {
-            actor_id: Some("ab"),
-            actor_label: Some("c"),
-            ..base.clone()
-        };
-        let b = ChainFields {
-            actor_id: Some("a"),
-            actor_label: Some("bc"),
-            ..base
-        };
+        let a = ChainFields { actor_id: Some("ab"), actor_label: Some("c"), ..base.clone() };
+        let b = ChainFields { actor_id: Some("a"), actor_label: Some("bc"), ..base };
         assert_ne!(event_hash(GENESIS_HASH, &a), event_hash(GENESIS_HASH, &b));
     }
 }

@@ -29,11 +29,7 @@ impl FakeClock {
     }
     /// Starts at an RFC 3339 instant. Panics on a malformed literal: it is for tests and fixtures.
     pub fn at_str(rfc3339: &str) -> Self {
-        Self::at(
-            rfc3339
-                .parse()
-                .expect("FakeClock::at_str needs an RFC 3339 instant"),
-        )
+        Self::at(rfc3339.parse().expect("FakeClock::at_str needs an RFC 3339 instant"))
     }
     pub fn set(&self, t: UtcTime) {
         *self.lock() = t;

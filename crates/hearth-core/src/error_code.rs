@@ -110,14 +110,8 @@ mod tests {
         for code in ErrorCode::ALL {
             let s = code.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
-            assert!(
-                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-                "{s} is not snake_case"
-            );
-            assert!(
-                (400..600).contains(&code.http_status()),
-                "{s} has a non-error status"
-            );
+            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s} is not snake_case");
+            assert!((400..600).contains(&code.http_status()), "{s} has a non-error status");
             assert!(code.message().ends_with('.'), "{s}: messages are sentences");
         }
     }

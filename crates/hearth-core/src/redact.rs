@@ -61,14 +61,8 @@ mod tests {
     fn nothing_leaks_through_formatting_or_serialization() {
         let phone = Phi("+15551230000".to_owned());
         let token = Secret::new("hunter2");
-        let shown = format!(
-            "{phone} {phone:?} {token} {token:?} {}",
-            serde_json::to_string(&token).unwrap()
-        );
-        assert!(
-            !shown.contains("5551230000") && !shown.contains("hunter2"),
-            "{shown}"
-        );
+        let shown = format!("{phone} {phone:?} {token} {token:?} {}", serde_json::to_string(&token).unwrap());
+        assert!(!shown.contains("5551230000") && !shown.contains("hunter2"), "{shown}");
         assert_eq!(token.expose(), "hunter2");
     }
 }

@@ -60,9 +60,7 @@ macro_rules! sqlx_uuid_newtype {
         }
         impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
             fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                Ok(Self(<uuid::Uuid as sqlx::Decode<sqlx::Postgres>>::decode(
-                    value,
-                )?))
+                Ok(Self(<uuid::Uuid as sqlx::Decode<sqlx::Postgres>>::decode(value)?))
             }
         }
     };

@@ -28,6 +28,7 @@ impl UtcTime {
         self.0.as_microsecond()
     }
     /// This instant moved by `d`, saturating at the ends of the representable range.
+    #[must_use]
     pub fn plus(self, d: jiff::SignedDuration) -> Self {
         Self(self.0.saturating_add(d).unwrap_or(self.0))
     }
@@ -128,10 +129,7 @@ mod tests {
 
     #[test]
     fn time_zone_names_are_checked_against_the_bundled_database() {
-        assert_eq!(
-            TimeZoneName::parse("Europe/London").unwrap().as_str(),
-            "Europe/London"
-        );
+        assert_eq!(TimeZoneName::parse("Europe/London").unwrap().as_str(), "Europe/London");
         assert!(TimeZoneName::parse("Mars/Olympus_Mons").is_err());
         assert!(TimeZoneName::parse("+0200").is_err());
         assert!(TimeZoneName::parse("").is_err());

@@ -30,9 +30,7 @@ pub struct Deps {
 
 impl Deps {
     pub fn production() -> Self {
-        Self {
-            clock: Arc::new(SystemClock),
-        }
+        Self { clock: Arc::new(SystemClock) }
     }
 }
 
@@ -44,10 +42,8 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config, deps: Deps, roles: Roles) -> anyhow::Result<Self> {
-        let opts = StoreOptions {
-            max_connections: config.database_max_connections,
-            ..StoreOptions::default()
-        };
+        let opts =
+            StoreOptions { max_connections: config.database_max_connections, ..StoreOptions::default() };
         let store = Store::connect(config.database_url().expose(), &opts)
             .await
             .with_context(|| format!("cannot open the database {}", config.database_url_redacted()))?;
@@ -64,11 +60,7 @@ impl App {
         } else {
             None
         };
-        Ok(Self {
-            state: AppState::new(config, store, deps.clock),
-            listener,
-            roles,
-        })
+        Ok(Self { state: AppState::new(config, store, deps.clock), listener, roles })
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -82,11 +74,7 @@ impl App {
     /// Serves until `cancel` fires; then stops accepting, waits for in-flight requests (at most
     /// `http.shutdown_grace_secs`), stops the workers and closes the store.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
-        let Self {
-            state,
-            listener,
-            roles,
-        } = self;
+        let Self { state, listener, roles } = self;
         let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
         if roles.workers {
             tasks.spawn(workers::run_maintenance(state.clone(), cancel.clone()));
@@ -95,12 +83,9 @@ impl App {
             let router = web::router(state.clone());
             let stop = cancel.clone();
             let mut server = tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
+                axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
             });
             let grace = Duration::from_secs(state.config.http.shutdown_grace_secs);
             tokio::select! {

@@ -23,10 +23,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -34,10 +31,7 @@ impl FieldError {
 pub enum AppError {
     /// A catalogued error with a specific message.
     #[error("{code}: {message}")]
-    Code {
-        code: ErrorCode,
-        message: Cow<'static, str>,
-    },
+    Code { code: ErrorCode, message: Cow<'static, str> },
     /// Invalid input; answered as `invalid_field` (422) naming each field.
     #[error("invalid fields: {0:?}")]
     Fields(Vec<FieldError>),
@@ -48,16 +42,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn code(code: ErrorCode) -> Self {
-        Self::Code {
-            code,
-            message: Cow::Borrowed(code.message()),
-        }
+        Self::Code { code, message: Cow::Borrowed(code.message()) }
     }
     pub fn with_message(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::Code {
-            code,
-            message: message.into(),
-        }
+        Self::Code { code, message: message.into() }
     }
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Fields(vec![FieldError::new(field, message)])
@@ -114,12 +102,8 @@ impl IntoResponse for AppError {
                 (code.message().to_owned(), None)
             }
         };
-        let body = ErrorBody {
-            code: code.as_str(),
-            message,
-            request_id: telemetry::current_request_id(),
-            fields,
-        };
+        let body =
+            ErrorBody { code: code.as_str(), message, request_id: telemetry::current_request_id(), fields };
         (status, Json(body)).into_response()
     }
 }

@@ -50,20 +50,12 @@ impl Metrics {
     pub fn new(backend: &'static str) -> Self {
         let mut registry = Registry::with_prefix("hearth");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route template and status",
-            requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests by route template and status", requests.clone());
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
             // 0.5 ms … ~8 s
             Histogram::new(exponential_buckets(0.000_5, 2.0, 15))
         });
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            latency.clone(),
-        );
+        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "store_pool_connections",
@@ -71,34 +63,18 @@ impl Metrics {
             pool.clone(),
         );
         let info = Family::<InfoLabels, Gauge>::default();
-        info.get_or_create(&InfoLabels {
-            version: env!("CARGO_PKG_VERSION"),
-            backend,
-        })
-        .set(1);
+        info.get_or_create(&InfoLabels { version: env!("CARGO_PKG_VERSION"), backend }).set(1);
         registry.register("build_info", "Version and store backend", info);
-        Self(Arc::new(Inner {
-            registry,
-            requests,
-            latency,
-            pool,
-        }))
+        Self(Arc::new(Inner { registry, requests, latency, pool }))
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let (method, route) = (method.to_owned(), route.to_owned());
         self.0
             .requests
-            .get_or_create(&RequestLabels {
-                method: method.clone(),
-                route: route.clone(),
-                status,
-            })
+            .get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status })
             .inc();
-        self.0
-            .latency
-            .get_or_create(&RouteLabels { method, route })
-            .observe(elapsed.as_secs_f64());
+        self.0.latency.get_or_create(&RouteLabels { method, route }).observe(elapsed.as_secs_f64());
     }
 
     /// The exposition text, with the pool gauges read at this moment.

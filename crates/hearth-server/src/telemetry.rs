@@ -28,9 +28,9 @@ pub fn init(cfg: &LogConfig) -> anyhow::Result<()> {
                     .with_writer(writer),
             )
             .try_init()?,
-        LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(writer))
-            .try_init()?,
+        LogFormat::Pretty => {
+            registry.with(tracing_subscriber::fmt::layer().with_writer(writer)).try_init()?;
+        }
     }
     Ok(())
 }
@@ -42,7 +42,5 @@ pub async fn with_request_id<F: Future>(id: String, fut: F) -> F::Output {
 
 /// The id of the request being handled, or `-` outside a request.
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
 }

@@ -88,10 +88,7 @@ impl Store {
 
     pub async fn list_api_keys(&self, org: OrgId) -> Result<Vec<ApiKeyRow>, StoreError> {
         let sql = format!("select {COLUMNS} from api_keys where org_id = $1 order by created_at desc, id");
-        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org)
-            .fetch_all(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).fetch_all(p).await)?)
     }
 
     /// Records use, at most once a minute per key (a write per request would serialize SQLite).
@@ -103,13 +100,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         const SQL: &str = "update api_keys set last_used_at = $2
                             where id = $1 and (last_used_at is null or last_used_at < $3)";
-        on_pool!(self, |p| sqlx::query(SQL)
-            .bind(id)
-            .bind(now)
-            .bind(not_since)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |p| sqlx::query(SQL).bind(id).bind(now).bind(not_since).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 }

@@ -95,12 +95,7 @@ impl Tx {
                                 returning last_seq, last_hash";
         const SET_HASH: &str = "update audit_heads set last_hash = $2 where org_id = $1";
         let org = e.org_id.unwrap_or(NO_ORG);
-        on_tx!(self, |c| sqlx::query(ENSURE_HEAD)
-            .bind(org)
-            .bind(GENESIS_HASH)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        on_tx!(self, |c| sqlx::query(ENSURE_HEAD).bind(org).bind(GENESIS_HASH).execute(c).await.map(|_| ()))?;
         let (seq, prev_hash): (i64, String) =
             on_tx!(self, |c| sqlx::query_as(TAKE_SEQ).bind(org).fetch_one(c).await)?;
         let mut row = AuditEventRow {
@@ -149,12 +144,7 @@ impl Tx {
             .execute(c)
             .await
             .map(|_| ()))?;
-        on_tx!(self, |c| sqlx::query(SET_HASH)
-            .bind(org)
-            .bind(&row.hash)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        on_tx!(self, |c| sqlx::query(SET_HASH).bind(org).bind(&row.hash).execute(c).await.map(|_| ()))?;
         Ok(row)
     }
 }
@@ -186,9 +176,7 @@ impl Store {
                 and at >= $6 and at < $7 and seq < $8
               order by seq desc limit $9"
         );
-        let from = f
-            .from
-            .unwrap_or_else(|| UtcTime::new(jiff::Timestamp::UNIX_EPOCH));
+        let from = f.from.unwrap_or_else(|| UtcTime::new(jiff::Timestamp::UNIX_EPOCH));
         let to = f.to.unwrap_or_else(far_future);
         Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(org)

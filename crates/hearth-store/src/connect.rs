@@ -34,10 +34,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -106,16 +103,9 @@ impl Store {
     }
 
     pub fn pool_stats(&self) -> PoolStats {
-        let (size, idle, max) = on_pool!(self, |p| (
-            p.size(),
-            p.num_idle(),
-            p.options().get_max_connections()
-        ));
-        PoolStats {
-            size,
-            idle: u32::try_from(idle).unwrap_or(u32::MAX),
-            max,
-        }
+        let (size, idle, max) =
+            on_pool!(self, |p| (p.size(), p.num_idle(), p.options().get_max_connections()));
+        PoolStats { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
     }
 
     /// Waits for open connections to finish and closes the pool.
@@ -126,10 +116,7 @@ impl Store {
 
 fn create_dir(dir: &Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| {
-        StoreError::Config(format!(
-            "cannot create the database directory {}: {e}",
-            dir.display()
-        ))
+        StoreError::Config(format!("cannot create the database directory {}: {e}", dir.display()))
     })
 }
 

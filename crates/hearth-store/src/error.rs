@@ -43,8 +43,7 @@ impl From<sqlx::Error> for StoreError {
                 use sqlx::error::ErrorKind;
                 match db.kind() {
                     ErrorKind::UniqueViolation => Self::Unique(
-                        db.constraint()
-                            .map_or_else(|| sqlite_unique_name(db.message()), str::to_owned),
+                        db.constraint().map_or_else(|| sqlite_unique_name(db.message()), str::to_owned),
                     ),
                     ErrorKind::ForeignKeyViolation => Self::ForeignKey,
                     _ => {
@@ -53,11 +52,7 @@ impl From<sqlx::Error> for StoreError {
                         // serialization failure and deadlock.
                         let busy = matches!(code.as_ref(), "5" | "6" | "40001" | "40P01")
                             || code.parse::<i32>().is_ok_and(|c| c & 0xff == 5 || c & 0xff == 6);
-                        if busy {
-                            Self::Busy
-                        } else {
-                            Self::Other(db.message().to_owned())
-                        }
+                        if busy { Self::Busy } else { Self::Other(db.message().to_owned()) }
                     }
                 }
             }

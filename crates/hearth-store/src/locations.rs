@@ -75,19 +75,12 @@ impl Store {
     pub async fn location(&self, org: OrgId, id: LocationId) -> Result<LocationRow, StoreError> {
         const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
                            from locations where org_id = $1 and id = $2";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(org)
-            .bind(id)
-            .fetch_one(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).bind(id).fetch_one(p).await)?)
     }
 
     pub async fn list_locations(&self, org: OrgId) -> Result<Vec<LocationRow>, StoreError> {
         const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
                            from locations where org_id = $1 order by name, id";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(org)
-            .fetch_all(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).fetch_all(p).await)?)
     }
 }

@@ -17,11 +17,7 @@ pub struct MigrationStatus {
 
 impl MigrationStatus {
     pub fn pending(&self) -> Vec<i64> {
-        self.expected
-            .iter()
-            .copied()
-            .filter(|v| !self.applied.contains(v))
-            .collect()
+        self.expected.iter().copied().filter(|v| !self.applied.contains(v)).collect()
     }
     /// True when every known migration is applied (a database newer than the binary also counts as
     /// current for reading, but is reported by `unknown`).
@@ -30,11 +26,7 @@ impl MigrationStatus {
     }
     /// Versions in the database that this binary does not know (it is older than the schema).
     pub fn unknown(&self) -> Vec<i64> {
-        self.applied
-            .iter()
-            .copied()
-            .filter(|v| !self.expected.contains(v))
-            .collect()
+        self.applied.iter().copied().filter(|v| !self.expected.contains(v)).collect()
     }
 }
 
@@ -79,11 +71,8 @@ mod tests {
 
     #[test]
     fn migration_trees_have_identical_versions_and_names() {
-        let names = |m: &Migrator| {
-            m.iter()
-                .map(|m| (m.version, m.description.to_string()))
-                .collect::<Vec<_>>()
-        };
+        let names =
+            |m: &Migrator| m.iter().map(|m| (m.version, m.description.to_string())).collect::<Vec<_>>();
         assert!(!names(&SQLITE).is_empty());
         assert_eq!(
             names(&SQLITE),

@@ -42,10 +42,7 @@ impl Store {
     pub async fn organization(&self, id: OrgId) -> Result<OrganizationRow, StoreError> {
         const SQL: &str =
             "select id, name, time_zone, created_at, updated_at from organizations where id = $1";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_one(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(id).fetch_one(p).await)?)
     }
 
     /// Every organization, oldest first (for operators; tenant-facing code never lists other tenants).

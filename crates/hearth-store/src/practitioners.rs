@@ -53,20 +53,13 @@ impl Store {
         const SQL: &str =
             "select id, org_id, external_id, given_name, family_name, active, created_at, updated_at
                            from practitioners where org_id = $1 and id = $2";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(org)
-            .bind(id)
-            .fetch_one(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).bind(id).fetch_one(p).await)?)
     }
 
     pub async fn list_practitioners(&self, org: OrgId) -> Result<Vec<PractitionerRow>, StoreError> {
         const SQL: &str =
             "select id, org_id, external_id, given_name, family_name, active, created_at, updated_at
                            from practitioners where org_id = $1 order by family_name, given_name, id";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(org)
-            .fetch_all(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).fetch_all(p).await)?)
     }
 }

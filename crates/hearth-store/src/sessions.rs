@@ -54,21 +54,14 @@ impl Tx {
 
     pub async fn pass_mfa(&mut self, token_hash: &str) -> Result<(), StoreError> {
         const SQL: &str = "update sessions set mfa_passed = true where token_hash = $1";
-        on_tx!(self, |c| sqlx::query(SQL)
-            .bind(token_hash)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        on_tx!(self, |c| sqlx::query(SQL).bind(token_hash).execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError> {
         const SQL: &str = "delete from sessions where token_hash = $1";
-        let n = on_tx!(self, |c| sqlx::query(SQL)
-            .bind(token_hash)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let n =
+            on_tx!(self, |c| sqlx::query(SQL).bind(token_hash).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(n == 1)
     }
 
@@ -93,20 +86,12 @@ impl Store {
         const SQL: &str =
             "select token_hash, org_id, user_id, csrf_token, mfa_passed, created_at, last_seen_at,
                                   expires_at from sessions where token_hash = $1";
-        Ok(on_pool!(self, |p| sqlx::query_as(SQL)
-            .bind(token_hash)
-            .fetch_optional(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(token_hash).fetch_optional(p).await)?)
     }
 
     pub async fn touch_session(&self, token_hash: &str, now: UtcTime) -> Result<(), StoreError> {
         const SQL: &str = "update sessions set last_seen_at = $2 where token_hash = $1";
-        on_pool!(self, |p| sqlx::query(SQL)
-            .bind(token_hash)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |p| sqlx::query(SQL).bind(token_hash).bind(now).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -14,15 +14,8 @@ pub const POSTGRES_URL_VAR: &str = "HEARTH_TEST_POSTGRES_URL";
 pub const REQUIRE_POSTGRES_VAR: &str = "HEARTH_TEST_REQUIRE_POSTGRES";
 
 pub enum TestDb {
-    Sqlite {
-        _dir: tempfile::TempDir,
-        url: String,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: String,
-    },
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { admin_url: String, name: String, url: String },
 }
 
 impl TestDb {
@@ -49,18 +42,11 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             uuid::Uuid::now_v7().simple()
         );
-        let admin = Store::connect(
-            &admin_url,
-            &StoreOptions {
-                max_connections: 1,
-                ..StoreOptions::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-        let Store::Postgres(pool) = &admin else {
-            panic!("{POSTGRES_URL_VAR} must be a postgres:// URL")
-        };
+        let admin =
+            Store::connect(&admin_url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
+                .await
+                .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}"));
+        let Store::Postgres(pool) = &admin else { panic!("{POSTGRES_URL_VAR} must be a postgres:// URL") };
         sqlx::query(sqlx::AssertSqlSafe(format!(r#"create database "{name}""#)))
             .execute(pool)
             .await
@@ -78,15 +64,10 @@ impl TestDb {
 
     /// A migrated store on this database, with a small pool (many tests run at once).
     pub async fn store(&self) -> Store {
-        let store = Store::connect(
-            self.url(),
-            &StoreOptions {
-                max_connections: 4,
-                ..StoreOptions::default()
-            },
-        )
-        .await
-        .expect("connect to the test database");
+        let store =
+            Store::connect(self.url(), &StoreOptions { max_connections: 4, ..StoreOptions::default() })
+                .await
+                .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         store
     }
@@ -102,14 +83,9 @@ impl Drop for TestDb {
                     return;
                 };
                 rt.block_on(async move {
-                    if let Ok(Store::Postgres(pool)) = Store::connect(
-                        &url,
-                        &StoreOptions {
-                            max_connections: 1,
-                            ..StoreOptions::default()
-                        },
-                    )
-                    .await
+                    if let Ok(Store::Postgres(pool)) =
+                        Store::connect(&url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
+                            .await
                     {
                         let sql = format!(r#"drop database if exists "{name}" with (force)"#);
                         let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
@@ -126,9 +102,7 @@ impl Drop for TestDb {
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -149,9 +123,6 @@ mod tests {
             super::with_database("postgres://u:p@h/db?sslmode=disable", "t2"),
             "postgres://u:p@h/t2?sslmode=disable"
         );
-        assert_eq!(
-            super::with_database("postgresql://localhost", "t3"),
-            "postgresql://localhost/t3"
-        );
+        assert_eq!(super::with_database("postgresql://localhost", "t3"), "postgresql://localhost/t3");
     }
 }

@@ -62,10 +62,7 @@ impl Store {
     /// For sign-in only: the one account with this (lower-cased) address, in any organization.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("select {COLUMNS} from users where email = $1");
-        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(email)
-            .fetch_optional(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(email).fetch_optional(p).await)?)
     }
 
     /// Users of the organization; with `department`, only that department's.
@@ -233,19 +230,9 @@ impl Tx {
     ) -> Result<(), StoreError> {
         const DELETE: &str = "delete from recovery_codes where user_id = $1";
         const INSERT: &str = "insert into recovery_codes (org_id, user_id, code_hash) values ($1, $2, $3)";
-        on_tx!(self, |c| sqlx::query(DELETE)
-            .bind(user)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()))?;
+        on_tx!(self, |c| sqlx::query(DELETE).bind(user).execute(&mut *c).await.map(|_| ()))?;
         for h in hashes {
-            on_tx!(self, |c| sqlx::query(INSERT)
-                .bind(org)
-                .bind(user)
-                .bind(h)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
+            on_tx!(self, |c| sqlx::query(INSERT).bind(org).bind(user).bind(h).execute(c).await.map(|_| ()))?;
         }
         Ok(())
     }
@@ -272,9 +259,6 @@ impl Tx {
 impl Store {
     pub async fn unused_recovery_codes(&self, user: UserId) -> Result<i64, StoreError> {
         const SQL: &str = "select count(*) from recovery_codes where user_id = $1 and used_at is null";
-        Ok(on_pool!(self, |p| sqlx::query_scalar(SQL)
-            .bind(user)
-            .fetch_one(p)
-            .await)?)
+        Ok(on_pool!(self, |p| sqlx::query_scalar(SQL).bind(user).fetch_one(p).await)?)
     }
 }

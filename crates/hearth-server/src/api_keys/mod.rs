@@ -61,13 +61,7 @@ pub struct CreatedApiKey {
 }
 
 pub async fn list(app: &AppState, actor: &Actor) -> Result<Vec<ApiKeyView>, AppError> {
-    Ok(app
-        .store
-        .list_api_keys(actor.org)
-        .await?
-        .iter()
-        .map(ApiKeyView::from)
-        .collect())
+    Ok(app.store.list_api_keys(actor.org).await?.iter().map(ApiKeyView::from).collect())
 }
 
 pub async fn create(
@@ -78,16 +72,11 @@ pub async fn create(
     let mut errors = Vec::new();
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new(
-            "name",
-            "expected a name of 1 to 100 characters, e.g. \"Epic ADT feed\"",
-        ));
+        errors
+            .push(FieldError::new("name", "expected a name of 1 to 100 characters, e.g. \"Epic ADT feed\""));
     }
     if input.scopes.is_empty() {
-        errors.push(FieldError::new(
-            "scopes",
-            "expected at least one of ingest, read, write, admin",
-        ));
+        errors.push(FieldError::new("scopes", "expected at least one of ingest, read, write, admin"));
     }
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));

@@ -34,10 +34,7 @@ pub async fn verify(store: &Store) -> Result<Report, StoreError> {
             }
             for row in &page {
                 let problem = if row.seq != expected_seq {
-                    Some(format!(
-                        "expected event {expected_seq} but found {} (events missing)",
-                        row.seq
-                    ))
+                    Some(format!("expected event {expected_seq} but found {} (events missing)", row.seq))
                 } else if row.prev_hash != prev {
                     Some("its previous-hash does not match the event before it".to_owned())
                 } else if row.computed_hash(&prev) != row.hash {
@@ -46,11 +43,7 @@ pub async fn verify(store: &Store) -> Result<Report, StoreError> {
                     None
                 };
                 if let Some(reason) = problem {
-                    report.broken = Some(Broken {
-                        org,
-                        seq: row.seq,
-                        reason,
-                    });
+                    report.broken = Some(Broken { org, seq: row.seq, reason });
                     return Ok(report);
                 }
                 prev.clone_from(&row.hash);

@@ -25,7 +25,9 @@ pub enum ActorKind {
         scopes: Vec<ApiScope>,
     },
     /// Hearth itself: the CLI or a worker. Holds every permission.
-    System { label: &'static str },
+    System {
+        label: &'static str,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -37,11 +39,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(org: OrgId, label: &'static str) -> Self {
-        Self {
-            org,
-            kind: ActorKind::System { label },
-            meta: RequestMeta::default(),
-        }
+        Self { org, kind: ActorKind::System { label }, meta: RequestMeta::default() }
     }
 
     pub fn grants(&self, p: Permission) -> bool {

@@ -77,18 +77,10 @@ impl<P: Perm, S: Send + Sync> FromRequestParts<S> for Authorized<P> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AuthRejection> {
         let page = is_page(parts);
         let (actor, csrf) = match parts.extensions.get::<Authn>() {
-            Some(Authn::Ready {
-                actor,
-                must_change_password: false,
-                session,
-            }) => (
-                actor.clone(),
-                session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
-            ),
-            Some(Authn::Ready {
-                must_change_password: true,
-                ..
-            }) => {
+            Some(Authn::Ready { actor, must_change_password: false, session }) => {
+                (actor.clone(), session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default())
+            }
+            Some(Authn::Ready { must_change_password: true, .. }) => {
                 return Err(AuthRejection {
                     error: AppError::with_message(
                         ErrorCode::Forbidden,
@@ -127,11 +119,7 @@ impl<P: Perm, S: Send + Sync> FromRequestParts<S> for Authorized<P> {
                 redirect: None,
             });
         }
-        Ok(Self {
-            actor,
-            csrf,
-            _p: PhantomData,
-        })
+        Ok(Self { actor, csrf, _p: PhantomData })
     }
 }
 
@@ -147,11 +135,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AuthRejection> {
         match parts.extensions.get::<Authn>() {
-            Some(Authn::Ready {
-                actor,
-                session: Some(s),
-                ..
-            }) => Ok(Self {
+            Some(Authn::Ready { actor, session: Some(s), .. }) => Ok(Self {
                 actor: actor.clone(),
                 session_hash: s.token_hash.clone(),
                 csrf: s.csrf_token.clone(),

@@ -36,45 +36,27 @@ pub async fn login(
         // Same work as a real check, so timing does not reveal which addresses exist.
         let _ = verify_password(password.to_owned(), None).await;
         let mut tx = app.store.begin().await?;
-        audit::record_raw(
-            &mut tx,
-            now,
-            &anonymous_event("auth.login_failed", meta, Some(email)),
-        )
-        .await?;
+        audit::record_raw(&mut tx, now, &anonymous_event("auth.login_failed", meta, Some(email))).await?;
         tx.commit().await?;
         return Ok(LoginResult::Refused);
     };
     if user.locked_until.is_some_and(|t| t > now) {
         let mut tx = app.store.begin().await?;
-        audit::record_raw(
-            &mut tx,
-            now,
-            &user_event(&user, "auth.login_refused_locked", meta),
-        )
-        .await?;
+        audit::record_raw(&mut tx, now, &user_event(&user, "auth.login_refused_locked", meta)).await?;
         tx.commit().await?;
         return Ok(LoginResult::Refused);
     }
     let ok = verify_password(password.to_owned(), Some(user.password_hash.clone())).await;
     let mut tx = app.store.begin().await?;
     if !ok || !user.active {
-        let action = if user.active {
-            "auth.login_failed"
-        } else {
-            "auth.login_refused_inactive"
-        };
+        let action = if user.active { "auth.login_failed" } else { "auth.login_refused_inactive" };
         audit::record_raw(&mut tx, now, &user_event(&user, action, meta)).await?;
         if user.active {
             let lock_until = now.plus(SignedDuration::from_mins(
                 i64::try_from(app.config.auth.lockout_minutes).unwrap_or(15),
             ));
             let threshold = i32::try_from(app.config.auth.lockout_threshold).unwrap_or(5);
-            if tx
-                .record_login_failure(user.id, threshold, lock_until)
-                .await?
-                .is_some()
-            {
+            if tx.record_login_failure(user.id, threshold, lock_until).await?.is_some() {
                 let mut e = user_event(&user, "auth.account_locked", meta);
                 e.after_json = Some(format!(r#"{{"locked_until":"{lock_until}"}}"#));
                 audit::record_raw(&mut tx, now, &e).await?;
@@ -85,17 +67,10 @@ pub async fn login(
     }
     tx.record_login_success(user.id).await?;
     let token = start(app, &mut tx, &user, meta, now).await?;
-    let action = if user.totp_enabled {
-        "auth.password_accepted"
-    } else {
-        "auth.login"
-    };
+    let action = if user.totp_enabled { "auth.password_accepted" } else { "auth.login" };
     audit::record_raw(&mut tx, now, &user_event(&user, action, meta)).await?;
     tx.commit().await?;
-    Ok(LoginResult::SignedIn {
-        token,
-        mfa_pending: user.totp_enabled,
-    })
+    Ok(LoginResult::SignedIn { token, mfa_pending: user.totp_enabled })
 }
 
 /// Checks a TOTP code or a recovery code for a session waiting on its second factor.
@@ -108,12 +83,7 @@ pub async fn second_factor(
 ) -> Result<bool, AppError> {
     let now = app.clock.now();
     let step = user.totp_secret.as_deref().and_then(|secret| {
-        totp::matching_step(
-            secret,
-            &user.email,
-            code,
-            u64::try_from(now.unix_seconds()).unwrap_or(0),
-        )
+        totp::matching_step(secret, &user.email, code, u64::try_from(now.unix_seconds()).unwrap_or(0))
     });
     let accepted = match step {
         Some(step) => app.store.advance_totp_step(user.id, step).await?,
@@ -122,10 +92,7 @@ pub async fn second_factor(
     let mut tx = app.store.begin().await?;
     let (ok, action) = if accepted {
         (true, "auth.login")
-    } else if tx
-        .use_recovery_code(user.id, &totp::recovery_code_hash(code), now)
-        .await?
-    {
+    } else if tx.use_recovery_code(user.id, &totp::recovery_code_hash(code), now).await? {
         (true, "auth.login_recovery_code")
     } else {
         (false, "auth.mfa_failed")
@@ -134,15 +101,10 @@ pub async fn second_factor(
         tx.pass_mfa(&session.token_hash).await?;
         tx.record_login_success(user.id).await?;
     } else {
-        let lock_until = now.plus(SignedDuration::from_mins(
-            i64::try_from(app.config.auth.lockout_minutes).unwrap_or(15),
-        ));
+        let lock_until =
+            now.plus(SignedDuration::from_mins(i64::try_from(app.config.auth.lockout_minutes).unwrap_or(15)));
         let threshold = i32::try_from(app.config.auth.lockout_threshold).unwrap_or(5);
-        if tx
-            .record_login_failure(user.id, threshold, lock_until)
-            .await?
-            .is_some()
-        {
+        if tx.record_login_failure(user.id, threshold, lock_until).await?.is_some() {
             // Too many wrong codes: lock the account and end this half-open session.
             tx.delete_session(&session.token_hash).await?;
             audit::record_raw(&mut tx, now, &user_event(user, "auth.account_locked", meta)).await?;

@@ -1,7 +1,8 @@
 //! Authentication, once per request: resolve the bearer API key or the session cookie into an
 //! [`Authn`] in the request's extensions, and refuse any state-changing request made with a cookie
-//! that does not carry the matching CSRF token (header `x-csrf-token` or form field `csrf`). API keys
-//! are not ambient credentials, so bearer requests need no CSRF token.
+//! that does not carry the matching CSRF token (header `x-csrf-token` or form field `csrf`), and any
+//! sign-in form post without its double-submit token. API keys are not ambient credentials, so bearer
+//! requests need no CSRF token; requests with no credential at all are answered 401 by the handler.
 
 use std::net::SocketAddr;
 
@@ -22,11 +23,7 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub enum Authn {
     /// Fully signed in (or an API key).
-    Ready {
-        actor: Actor,
-        session: Option<SessionRow>,
-        must_change_password: bool,
-    },
+    Ready { actor: Actor, session: Option<SessionRow>, must_change_password: bool },
     /// Password accepted, second factor still due.
     MfaPending { session: SessionRow, user: Box<UserRow> },
 }
@@ -46,6 +43,9 @@ pub const SESSION_COOKIE: &str = "hearth_session";
 /// Double-submit token for forms shown before there is a session (the sign-in form).
 pub const PRE_SESSION_CSRF_COOKIE: &str = "hearth_csrf";
 
+/// Forms that create a session; they need a CSRF token even without one.
+const SIGN_IN_PATHS: &[&str] = &["/login", "/login/mfa"];
+
 /// Paths whose callers prove themselves another way (webhook signatures) and take no cookie.
 const CSRF_EXEMPT_PREFIXES: &[&str] = &["/hooks/"];
 
@@ -58,11 +58,7 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
         bearer_used = true;
         match session::resolve_api_key(&app, token, meta).await {
             Ok(Some(actor)) => {
-                parts.extensions.insert(Authn::Ready {
-                    actor,
-                    session: None,
-                    must_change_password: false,
-                });
+                parts.extensions.insert(Authn::Ready { actor, session: None, must_change_password: false });
             }
             Ok(None) => {
                 return AppError::with_message(
@@ -84,10 +80,11 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
     }
 
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let exempt = CSRF_EXEMPT_PREFIXES
-        .iter()
-        .any(|p| parts.uri.path().starts_with(p));
-    if !unsafe_method || exempt || bearer_used {
+    let exempt = CSRF_EXEMPT_PREFIXES.iter().any(|p| parts.uri.path().starts_with(p));
+    // Forgery needs an ambient credential: a session cookie, or the sign-in form (login CSRF).
+    let has_session = parts.extensions.get::<Authn>().is_some_and(|a| a.csrf().is_some());
+    let signs_in = SIGN_IN_PATHS.contains(&parts.uri.path());
+    if !unsafe_method || exempt || bearer_used || !(has_session || signs_in) {
         return next.run(Request::from_parts(parts, body)).await;
     }
     let expected = parts
@@ -96,11 +93,7 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
         .and_then(Authn::csrf)
         .map(str::to_owned)
         .or_else(|| cookie(&parts.headers, PRE_SESSION_CSRF_COOKIE).map(str::to_owned));
-    let header_token = parts
-        .headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -119,41 +112,23 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
     };
     let valid = matches!((&expected, &provided), (Some(e), Some(p)) if !e.is_empty() && e == p);
     if !valid {
-        tracing::warn!(
-            path_kind = if is_form { "form" } else { "api" },
-            "csrf check failed"
-        );
+        tracing::warn!(path_kind = if is_form { "form" } else { "api" }, "csrf check failed");
         let err = AppError::code(ErrorCode::CsrfInvalid);
         let page = !parts.uri.path().starts_with("/api/");
-        return if page {
-            crate::web::pages::error_page(&err)
-        } else {
-            err.into_response()
-        };
+        return if page { crate::web::pages::error_page(&err) } else { err.into_response() };
     }
     next.run(Request::from_parts(parts, body)).await
 }
 
 fn request_meta(req: &Request) -> RequestMeta {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(256).collect());
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    RequestMeta {
-        ip,
-        user_agent,
-        request_id,
-    }
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    RequestMeta { ip, user_agent, request_id }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

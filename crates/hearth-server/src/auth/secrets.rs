@@ -7,6 +7,7 @@
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use hearth_core::audit::to_hex;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, FieldError};
@@ -16,23 +17,17 @@ const READABLE: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
 /// `bytes` random bytes as lowercase hex.
 pub fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
+    let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    to_hex(&raw)
 }
 
 /// A random code from the readable alphabet, e.g. for recovery codes and temporary passwords.
 pub fn random_readable(len: usize) -> String {
-    (0..len)
-        .map(|_| READABLE[rand::random_range(0..READABLE.len())] as char)
-        .collect()
+    (0..len).map(|_| READABLE[rand::random_range(0..READABLE.len())] as char).collect()
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    to_hex(&Sha256::digest(s.as_bytes()))
 }
 
 pub const MIN_PASSWORD_LEN: usize = 12;
@@ -53,10 +48,7 @@ pub fn check_password_policy(field: &str, password: &str, email: &str) -> Result
         None
     };
     match problem {
-        Some(p) => Err(AppError::Fields(vec![FieldError::new(
-            field,
-            format!("the password {p}"),
-        )])),
+        Some(p) => Err(AppError::Fields(vec![FieldError::new(field, format!("the password {p}"))])),
         None => Ok(()),
     }
 }
@@ -123,9 +115,6 @@ mod tests {
         assert_eq!(code.len(), 10);
         assert!(code.bytes().all(|b| READABLE.contains(&b)));
         assert_ne!(random_hex(16), random_hex(16));
-        assert_eq!(
-            sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -42,17 +42,10 @@ pub async fn resolve_session(
         app.store.touch_session(&hash, now).await?;
     }
     if !session.mfa_passed {
-        return Ok(Some(Authn::MfaPending {
-            session,
-            user: Box::new(user),
-        }));
+        return Ok(Some(Authn::MfaPending { session, user: Box::new(user) }));
     }
     let must_change_password = user.must_change_password;
-    Ok(Some(Authn::Ready {
-        actor: user_actor(&user, meta),
-        session: Some(session),
-        must_change_password,
-    }))
+    Ok(Some(Authn::Ready { actor: user_actor(&user, meta), session: Some(session), must_change_password }))
 }
 
 pub async fn resolve_api_key(
@@ -70,19 +63,9 @@ pub async fn resolve_api_key(
         return Ok(None);
     }
     let now = app.clock.now();
-    app.store
-        .touch_api_key(key.id, now, now.plus(-TOUCH_EVERY))
-        .await?;
+    app.store.touch_api_key(key.id, now, now.plus(-TOUCH_EVERY)).await?;
     let scopes = key.scopes.split(',').filter_map(ApiScope::parse).collect();
-    Ok(Some(Actor {
-        org: key.org_id,
-        kind: ActorKind::ApiKey {
-            id: key.id,
-            name: key.name,
-            scopes,
-        },
-        meta,
-    }))
+    Ok(Some(Actor { org: key.org_id, kind: ActorKind::ApiKey { id: key.id, name: key.name, scopes }, meta }))
 }
 
 pub const API_KEY_PREFIX: &str = "hk_";
@@ -138,13 +121,9 @@ pub fn secure_cookies(app: &AppState) -> bool {
         return true;
     };
     let host = rest.split(['/', '?']).next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-        if port.chars().all(|c| c.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
+    let host = host
+        .rsplit_once(':')
+        .map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host });
     !matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
@@ -164,10 +143,7 @@ pub fn clear_session_cookie(app: &AppState) -> String {
 /// The pre-session CSRF cookie for the sign-in form, and the token to put in the form.
 pub fn pre_session_csrf(app: &AppState) -> (String, String) {
     let token = random_hex(16);
-    (
-        cookie_header(app, PRE_SESSION_CSRF_COOKIE, &token, 3600, "Strict"),
-        token,
-    )
+    (cookie_header(app, PRE_SESSION_CSRF_COOKIE, &token, 3600, "Strict"), token)
 }
 
 /// An audit event for something that happened before anyone was signed in.

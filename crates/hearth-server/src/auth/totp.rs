@@ -37,12 +37,7 @@ pub fn otpauth_url(secret_b32: &str, account: &str) -> Option<String> {
 /// The QR code of the otpauth URL as an inline SVG.
 pub fn qr_svg(url: &str) -> Option<String> {
     let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(220, 220)
-            .quiet_zone(true)
-            .build(),
-    )
+    Some(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(220, 220).quiet_zone(true).build())
 }
 
 /// The step at which `code` is valid within one step of `unix_secs`, if any. The caller must then
@@ -67,20 +62,16 @@ pub fn code_at(secret_b32: &str, account: &str, unix_secs: u64) -> Option<String
 
 /// New recovery codes (shown once) and the hashes to store.
 pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
-    let codes: Vec<String> = (0..RECOVERY_CODES)
-        .map(|_| format!("{}-{}", random_readable(5), random_readable(5)))
-        .collect();
+    let codes: Vec<String> =
+        (0..RECOVERY_CODES).map(|_| format!("{}-{}", random_readable(5), random_readable(5))).collect();
     let hashes = codes.iter().map(|c| recovery_code_hash(c)).collect();
     (codes, hashes)
 }
 
 /// Recovery codes are compared ignoring case, spaces and dashes.
 pub fn recovery_code_hash(code: &str) -> String {
-    let normal: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let normal: String =
+        code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
     sha256_hex(&format!("recovery:{normal}"))
 }
 
@@ -95,31 +86,16 @@ mod tests {
         let code = code_at(&secret, "a@b.c", t0).unwrap();
         let step = i64::try_from(t0 / 30).unwrap();
         assert_eq!(matching_step(&secret, "a@b.c", &code, t0), Some(step));
-        assert_eq!(
-            matching_step(&secret, "a@b.c", &code, t0 + 30),
-            Some(step),
-            "one step late is accepted"
-        );
-        assert_eq!(
-            matching_step(&secret, "a@b.c", &code, t0 + 90),
-            None,
-            "three steps late is not"
-        );
+        assert_eq!(matching_step(&secret, "a@b.c", &code, t0 + 30), Some(step), "one step late is accepted");
+        assert_eq!(matching_step(&secret, "a@b.c", &code, t0 + 90), None, "three steps late is not");
         assert_eq!(matching_step(&secret, "a@b.c", "12345", t0), None);
-        assert_eq!(
-            matching_step(&new_secret(), "a@b.c", &code, t0),
-            None,
-            "another secret"
-        );
+        assert_eq!(matching_step(&new_secret(), "a@b.c", &code, t0), None, "another secret");
     }
 
     #[test]
     fn the_enrolment_qr_code_is_an_svg_of_the_otpauth_url() {
         let url = otpauth_url(&new_secret(), "dana@clinic.org").unwrap();
-        assert!(
-            url.starts_with("otpauth://totp/Hearth:dana%40clinic.org?secret="),
-            "{url}"
-        );
+        assert!(url.starts_with("otpauth://totp/Hearth:dana%40clinic.org?secret="), "{url}");
         let svg = qr_svg(&url).unwrap();
         assert!(svg.contains("<svg") && svg.contains("</svg>"));
     }
@@ -128,10 +104,7 @@ mod tests {
     fn recovery_codes_are_unique_and_compared_loosely() {
         let (codes, hashes) = new_recovery_codes();
         assert_eq!(codes.len(), RECOVERY_CODES);
-        assert_eq!(
-            hashes.iter().collect::<std::collections::HashSet<_>>().len(),
-            RECOVERY_CODES
-        );
+        assert_eq!(hashes.iter().collect::<std::collections::HashSet<_>>().len(), RECOVERY_CODES);
         let loose = codes[0].to_uppercase().replace('-', " ");
         assert_eq!(recovery_code_hash(&loose), hashes[0]);
     }

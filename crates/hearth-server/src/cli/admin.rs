@@ -48,44 +48,21 @@ pub async fn create(overrides: &Overrides, args: CreateArgs) -> anyhow::Result<E
     } else {
         None
     };
-    let app = App::build(
-        config,
-        Deps::production(),
-        Roles {
-            web: false,
-            workers: false,
-        },
-    )
-    .await?;
+    let app = App::build(config, Deps::production(), Roles { web: false, workers: false }).await?;
     let state = app.state().clone();
     let now = state.clock.now();
     let name = args.org.trim();
     anyhow::ensure!(!name.is_empty(), "--org: expected the organization's name");
-    let org = match state
-        .store
-        .list_organizations()
-        .await?
-        .into_iter()
-        .find(|o| o.name == name)
-    {
-        Some(o) => o.id,
-        None => {
-            let id = OrgId::new();
-            state
-                .store
-                .create_organization(&NewOrganization {
-                    id,
-                    name,
-                    time_zone: zone.as_str(),
-                    now,
-                })
-                .await?;
-            id
-        }
+    let existing = state.store.list_organizations().await?.into_iter().find(|o| o.name == name);
+    let org = if let Some(o) = existing {
+        o.id
+    } else {
+        let id = OrgId::new();
+        state.store.create_organization(&NewOrganization { id, name, time_zone: zone.as_str(), now }).await?;
+        id
     };
-    let display_name = args
-        .name
-        .unwrap_or_else(|| args.email.split('@').next().unwrap_or("admin").to_owned());
+    let display_name =
+        args.name.unwrap_or_else(|| args.email.split('@').next().unwrap_or("admin").to_owned());
     let input = CreateUserInput {
         email: args.email,
         display_name,
@@ -105,16 +82,9 @@ pub async fn create(overrides: &Overrides, args: CreateArgs) -> anyhow::Result<E
         Err(e) => anyhow::bail!("{e}"),
     };
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Created PX admin {} in organization {name} ({org}).",
-        created.user.email
-    )?;
+    writeln!(out, "Created PX admin {} in organization {name} ({org}).", created.user.email)?;
     if let Some(p) = created.temporary_password {
-        writeln!(
-            out,
-            "Temporary password (shown once; they must change it at first sign-in): {p}"
-        )?;
+        writeln!(out, "Temporary password (shown once; they must change it at first sign-in): {p}")?;
     }
     state.store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -19,19 +19,11 @@ pub async fn verify(overrides: &Overrides) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match report.broken {
         None => {
-            writeln!(
-                out,
-                "audit trail intact: {} events in {} chains",
-                report.events, report.chains
-            )?;
+            writeln!(out, "audit trail intact: {} events in {} chains", report.events, report.chains)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(b) => {
-            writeln!(
-                out,
-                "audit trail BROKEN: organization {} event {}: {}",
-                b.org, b.seq, b.reason
-            )?;
+            writeln!(out, "audit trail BROKEN: organization {} event {}: {}", b.org, b.seq, b.reason)?;
             writeln!(out, "{} events before it verified", report.events)?;
             Ok(ExitCode::FAILURE)
         }

@@ -22,10 +22,7 @@ pub fn check(overrides: &Overrides) -> anyhow::Result<ExitCode> {
     let file = if sources.config_file_found {
         format!("{} (read)", sources.config_file.display())
     } else {
-        format!(
-            "{} (not present; defaults and environment only)",
-            sources.config_file.display()
-        )
+        format!("{} (not present; defaults and environment only)", sources.config_file.display())
     };
     writeln!(out, "configuration file: {file}")?;
     for r in rows {

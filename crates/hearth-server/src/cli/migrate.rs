@@ -25,11 +25,7 @@ pub async fn run(overrides: &Overrides) -> anyhow::Result<ExitCode> {
             status.applied.len()
         )?;
     } else {
-        writeln!(
-            out,
-            "{}: applied migrations {applied:?}",
-            config.database_url_redacted()
-        )?;
+        writeln!(out, "{}: applied migrations {applied:?}", config.database_url_redacted())?;
     }
     if !status.unknown().is_empty() {
         writeln!(

@@ -15,11 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Overrides;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "hearth",
-    version,
-    about = "Hearth: patient engagement for clinics, in one binary."
-)]
+#[command(name = "hearth", version, about = "Hearth: patient engagement for clinics, in one binary.")]
 pub struct Cli {
     /// Configuration file [default: hearth.toml if present; env: HEARTH_CONFIG].
     #[arg(long, global = true, value_name = "FILE")]
@@ -74,11 +70,7 @@ pub enum ConfigCommand {
 
 impl Cli {
     pub fn overrides(&self) -> Overrides {
-        Overrides {
-            config_path: self.config.clone(),
-            listen: self.listen,
-            data_dir: self.data_dir.clone(),
-        }
+        Overrides { config_path: self.config.clone(), listen: self.listen, data_dir: self.data_dir.clone() }
     }
 }
 

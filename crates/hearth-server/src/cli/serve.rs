@@ -17,25 +17,14 @@ pub async fn run(overrides: &Overrides) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     crate::telemetry::init(&config.log)?;
-    let app = App::build(
-        config,
-        Deps::production(),
-        Roles {
-            web: true,
-            workers: true,
-        },
-    )
-    .await?;
+    let app = App::build(config, Deps::production(), Roles { web: true, workers: true }).await?;
     let addr = app.local_addr().ok_or_else(|| anyhow::anyhow!("no listener"))?;
     let store = app.state().store.backend().as_str();
     let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(%addr, store, ready_ms, "hearth ready");
     {
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "Hearth is running on {store}. Open http://{addr}/ (Ctrl-C to stop)"
-        )?;
+        writeln!(out, "Hearth is running on {store}. Open http://{addr}/ (Ctrl-C to stop)")?;
         out.flush()?;
     }
     let cancel = CancellationToken::new();

@@ -42,18 +42,12 @@ const DEFAULT_FILE: &str = "hearth.toml";
 /// `env` is the process environment (passed in so tests need not mutate the real one). Variables that
 /// are not configuration keys are ignored: `HEARTH_CONFIG` (the file's path) and `HEARTH_TEST_*`.
 pub fn load(overrides: &Overrides, env: &[(String, String)]) -> Result<(Config, Sources), ConfigError> {
-    let env_path = env
-        .iter()
-        .find(|(k, _)| k == "HEARTH_CONFIG")
-        .map(|(_, v)| PathBuf::from(v));
+    let env_path = env.iter().find(|(k, _)| k == "HEARTH_CONFIG").map(|(_, v)| PathBuf::from(v));
     let explicit = overrides.config_path.clone().or(env_path);
     let config_file = explicit.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
     let config_file_found = config_file.is_file();
     if explicit.is_some() && !config_file_found {
-        return Err(ConfigError(vec![format!(
-            "config file {} does not exist",
-            config_file.display()
-        )]));
+        return Err(ConfigError(vec![format!("config file {} does not exist", config_file.display())]));
     }
 
     let mut figment = Figment::new().merge(Named {
@@ -64,30 +58,18 @@ pub fn load(overrides: &Overrides, env: &[(String, String)]) -> Result<(Config, 
     if config_file_found {
         figment = figment.merge(Toml::file_exact(&config_file));
     }
-    let figment = figment
-        .merge(EnvLayer::variables(env))
-        .merge(EnvLayer::secret_files(env)?)
-        .merge(Named {
-            name: "flag",
-            interpolate: Interpolate::Flag,
-            inner: Serialized::defaults(overrides),
-        });
+    let figment = figment.merge(EnvLayer::variables(env)).merge(EnvLayer::secret_files(env)?).merge(Named {
+        name: "flag",
+        interpolate: Interpolate::Flag,
+        inner: Serialized::defaults(overrides),
+    });
 
-    let config: Config = figment
-        .extract()
-        .map_err(|e| ConfigError(describe_errors(&figment, e)))?;
+    let config: Config = figment.extract().map_err(|e| ConfigError(describe_errors(&figment, e)))?;
     let problems = config.validate();
     if !problems.is_empty() {
         return Err(ConfigError(problems));
     }
-    Ok((
-        config,
-        Sources {
-            figment,
-            config_file,
-            config_file_found,
-        },
-    ))
+    Ok((config, Sources { figment, config_file, config_file_found }))
 }
 
 impl Sources {
@@ -127,17 +109,10 @@ fn describe_errors(figment: &Figment, errors: figment::Error) -> Vec<String> {
                 }
                 other => format!(
                     "{}: {other}",
-                    if keys.is_empty() {
-                        "configuration".into()
-                    } else {
-                        keys.join(".")
-                    }
+                    if keys.is_empty() { "configuration".into() } else { keys.join(".") }
                 ),
             };
-            let md = e
-                .metadata
-                .as_ref()
-                .or_else(|| figment.find_metadata(&keys.join(".")));
+            let md = e.metadata.as_ref().or_else(|| figment.find_metadata(&keys.join(".")));
             match md {
                 Some(md) => {
                     let k: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -150,12 +125,7 @@ fn describe_errors(figment: &Figment, errors: figment::Error) -> Vec<String> {
 }
 
 fn join_key(parents: &[String], leaf: &str) -> String {
-    parents
-        .iter()
-        .map(String::as_str)
-        .chain([leaf])
-        .collect::<Vec<_>>()
-        .join(".")
+    parents.iter().map(String::as_str).chain([leaf]).collect::<Vec<_>>().join(".")
 }
 
 /// The valid key most like `field`, if any is close enough to be a plausible typo.
@@ -216,17 +186,9 @@ impl EnvLayer {
     fn variables(env: &[(String, String)]) -> Self {
         let entries = Self::config_keys(env)
             .filter(|(k, _)| !k.ends_with("_file"))
-            .map(|(k, v)| {
-                (
-                    k.replace("__", "."),
-                    v.parse::<Value>().unwrap_or_else(|e| match e {}),
-                )
-            })
+            .map(|(k, v)| (k.replace("__", "."), v.parse::<Value>().unwrap_or_else(|e| match e {})))
             .collect();
-        Self {
-            entries,
-            secret_files: false,
-        }
+        Self { entries, secret_files: false }
     }
 
     fn secret_files(env: &[(String, String)]) -> Result<Self, ConfigError> {
@@ -238,35 +200,19 @@ impl EnvLayer {
             };
             match std::fs::read_to_string(Path::new(path)) {
                 // A trailing newline is an artefact of how the file was written, not part of the secret.
-                Ok(s) => entries.push((
-                    key.replace("__", "."),
-                    Value::from(s.trim_end_matches(['\n', '\r']).to_owned()),
-                )),
-                Err(e) => errors.push(format!(
-                    "HEARTH_{}: cannot read {path}: {e}",
-                    k.to_ascii_uppercase()
-                )),
+                Ok(s) => entries
+                    .push((key.replace("__", "."), Value::from(s.trim_end_matches(['\n', '\r']).to_owned()))),
+                Err(e) => errors.push(format!("HEARTH_{}: cannot read {path}: {e}", k.to_ascii_uppercase())),
             }
         }
-        if errors.is_empty() {
-            Ok(Self {
-                entries,
-                secret_files: true,
-            })
-        } else {
-            Err(ConfigError(errors))
-        }
+        if errors.is_empty() { Ok(Self { entries, secret_files: true }) } else { Err(ConfigError(errors)) }
     }
 }
 
 impl Provider for EnvLayer {
     fn metadata(&self) -> Metadata {
         let suffix = if self.secret_files { "_FILE" } else { "" };
-        let name = if self.secret_files {
-            "secret file"
-        } else {
-            "environment"
-        };
+        let name = if self.secret_files { "secret file" } else { "environment" };
         Metadata::named(name).interpolater(move |_: &Profile, keys: &[&str]| {
             format!("{ENV_PREFIX}{}{suffix}", keys.join("__").to_ascii_uppercase())
         })
@@ -275,9 +221,7 @@ impl Provider for EnvLayer {
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let mut dict = Dict::new();
         for (key, value) in &self.entries {
-            let nested = figment::util::nest(key, value.clone())
-                .into_dict()
-                .unwrap_or_default();
+            let nested = figment::util::nest(key, value.clone()).into_dict().unwrap_or_default();
             dict = merge_dicts(dict, nested);
         }
         Ok(Profile::Default.collect(dict))
@@ -303,10 +247,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -319,14 +260,9 @@ mod tests {
 
     #[test]
     fn an_unknown_hearth_variable_is_refused_by_name() {
-        let msg = load(&Overrides::default(), &env(&[("HEARTH_LISTNE", "127.0.0.1:1")]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            msg.contains("`listne`") && msg.contains("did you mean `listen`"),
-            "{msg}"
-        );
+        let msg =
+            load(&Overrides::default(), &env(&[("HEARTH_LISTNE", "127.0.0.1:1")])).err().unwrap().to_string();
+        assert!(msg.contains("`listne`") && msg.contains("did you mean `listen`"), "{msg}");
     }
 
     #[test]
@@ -368,12 +304,8 @@ mod tests {
 
     #[test]
     fn a_typo_in_the_environment_names_the_key_and_the_closest_one() {
-        let err = load(
-            &Overrides::default(),
-            &env(&[("HEARTH_DATABSE_URL", "sqlite://x.db")]),
-        )
-        .err()
-        .unwrap();
+        let err =
+            load(&Overrides::default(), &env(&[("HEARTH_DATABSE_URL", "sqlite://x.db")])).err().unwrap();
         let msg = err.to_string();
         assert!(msg.contains("`databse_url`"), "{msg}");
         assert!(msg.contains("did you mean `database_url`"), "{msg}");
@@ -385,75 +317,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("h.toml");
         std::fs::write(&file, "[log]\nlevle = \"debug\"\n").unwrap();
-        let o = Overrides {
-            config_path: Some(file),
-            ..Overrides::default()
-        };
+        let o = Overrides { config_path: Some(file), ..Overrides::default() };
         let msg = load(&o, &[]).err().unwrap().to_string();
-        assert!(
-            msg.contains("`log.levle`") && msg.contains("did you mean `log.level`"),
-            "{msg}"
-        );
+        assert!(msg.contains("`log.levle`") && msg.contains("did you mean `log.level`"), "{msg}");
         assert!(msg.contains("h.toml"), "{msg}");
     }
 
     #[test]
     fn wrong_types_and_invalid_values_name_the_key() {
-        let msg = load(
-            &Overrides::default(),
-            &env(&[("HEARTH_LISTEN", "not-an-address")]),
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(msg.starts_with("listen:"), "{msg}");
-        let msg = load(
-            &Overrides::default(),
-            &env(&[("HEARTH_DATABASE_URL", "mysql://x")]),
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(msg.contains("database_url: expected"), "{msg}");
-        let msg = load(&Overrides::default(), &env(&[("HEARTH_LOG__FORMAT", "xml")]))
+        let msg = load(&Overrides::default(), &env(&[("HEARTH_LISTEN", "not-an-address")]))
             .err()
             .unwrap()
             .to_string();
+        assert!(msg.starts_with("listen:"), "{msg}");
+        let msg = load(&Overrides::default(), &env(&[("HEARTH_DATABASE_URL", "mysql://x")]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("database_url: expected"), "{msg}");
+        let msg =
+            load(&Overrides::default(), &env(&[("HEARTH_LOG__FORMAT", "xml")])).err().unwrap().to_string();
         assert!(msg.contains("log.format"), "{msg}");
     }
 
     #[test]
     fn a_missing_explicit_config_file_or_secret_file_is_an_error() {
-        let o = Overrides {
-            config_path: Some("/nonexistent/hearth.toml".into()),
-            ..Overrides::default()
-        };
-        assert!(
-            load(&o, &[])
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("does not exist")
-        );
-        let msg = load(
-            &Overrides::default(),
-            &env(&[("HEARTH_DATABASE_URL_FILE", "/nonexistent/secret")]),
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(
-            msg.contains("HEARTH_DATABASE_URL_FILE") && msg.contains("/nonexistent/secret"),
-            "{msg}"
-        );
+        let o = Overrides { config_path: Some("/nonexistent/hearth.toml".into()), ..Overrides::default() };
+        assert!(load(&o, &[]).err().unwrap().to_string().contains("does not exist"));
+        let msg = load(&Overrides::default(), &env(&[("HEARTH_DATABASE_URL_FILE", "/nonexistent/secret")]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("HEARTH_DATABASE_URL_FILE") && msg.contains("/nonexistent/secret"), "{msg}");
     }
 
     #[test]
     fn suggestions_only_for_plausible_typos() {
-        assert_eq!(
-            closest("databse_url", &["database_url", "listen"]),
-            Some("database_url")
-        );
+        assert_eq!(closest("databse_url", &["database_url", "listen"]), Some("database_url"));
         assert_eq!(closest("zzz", &["database_url", "listen"]), None);
     }
 }

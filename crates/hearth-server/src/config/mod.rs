@@ -114,20 +114,13 @@ impl Default for Config {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-            format: LogFormat::Json,
-        }
+        Self { level: "info".into(), format: LogFormat::Json }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            request_timeout_secs: 30,
-            max_body_bytes: 2 * 1024 * 1024,
-            shutdown_grace_secs: 30,
-        }
+        Self { request_timeout_secs: 30, max_body_bytes: 2 * 1024 * 1024, shutdown_grace_secs: 30 }
     }
 }
 
@@ -175,9 +168,7 @@ impl Config {
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            errors.push(format!(
-                "public_url: expected an http:// or https:// URL, got `{url}`"
-            ));
+            errors.push(format!("public_url: expected an http:// or https:// URL, got `{url}`"));
         }
         let db = self.database_url();
         let db = db.expose();
@@ -240,10 +231,7 @@ mod tests {
             redact_url_password("postgres://hearth:s3cr3t@db:5432/hearth"),
             "postgres://hearth:***@db:5432/hearth"
         );
-        assert_eq!(
-            redact_url_password("postgres://hearth@db/hearth"),
-            "postgres://hearth@db/hearth"
-        );
+        assert_eq!(redact_url_password("postgres://hearth@db/hearth"), "postgres://hearth@db/hearth");
         assert_eq!(
             redact_url_password("sqlite://./hearth-data/hearth.db"),
             "sqlite://./hearth-data/hearth.db"

@@ -41,11 +41,7 @@ impl Config {
     /// Dotted names of every configuration key.
     pub fn keys() -> Vec<String> {
         let mut rows = Vec::new();
-        flatten(
-            "",
-            &serde_json::to_value(Config::default()).unwrap_or_default(),
-            &mut rows,
-        );
+        flatten("", &serde_json::to_value(Config::default()).unwrap_or_default(), &mut rows);
         rows.into_iter().map(|r| r.key).collect()
     }
 }
@@ -54,11 +50,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<ReportRow>) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 flatten(&key, v, out);
             }
         }
@@ -107,10 +99,7 @@ mod tests {
     fn docs_configuration_md_documents_every_key() {
         let doc = include_str!("../../../../docs/configuration.md");
         for key in Config::keys() {
-            assert!(
-                doc.contains(&format!("| `{key}` |")),
-                "docs/configuration.md lacks a row for `{key}`"
-            );
+            assert!(doc.contains(&format!("| `{key}` |")), "docs/configuration.md lacks a row for `{key}`");
         }
     }
 

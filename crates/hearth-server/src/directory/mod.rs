@@ -24,11 +24,7 @@ pub struct OrganizationView {
 
 impl From<&OrganizationRow> for OrganizationView {
     fn from(r: &OrganizationRow) -> Self {
-        Self {
-            id: r.id,
-            name: r.name.clone(),
-            time_zone: r.time_zone.clone(),
-        }
+        Self { id: r.id, name: r.name.clone(), time_zone: r.time_zone.clone() }
     }
 }
 
@@ -116,19 +112,11 @@ fn check_name(field: &str, name: &str, errors: &mut Vec<FieldError>) -> String {
 }
 
 fn check_zone(raw: &str, errors: &mut Vec<FieldError>) -> Option<TimeZoneName> {
-    TimeZoneName::parse(raw)
-        .map_err(|e| errors.push(FieldError::new("time_zone", e.to_string())))
-        .ok()
+    TimeZoneName::parse(raw).map_err(|e| errors.push(FieldError::new("time_zone", e.to_string()))).ok()
 }
 
 pub async fn list_locations(app: &AppState, actor: &Actor) -> Result<Vec<LocationView>, AppError> {
-    Ok(app
-        .store
-        .list_locations(actor.org)
-        .await?
-        .iter()
-        .map(LocationView::from)
-        .collect())
+    Ok(app.store.list_locations(actor.org).await?.iter().map(LocationView::from).collect())
 }
 
 pub async fn location(app: &AppState, actor: &Actor, id: LocationId) -> Result<LocationView, AppError> {
@@ -158,12 +146,8 @@ pub async fn create_location(
     }
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    let new = NewLocation {
-        id: LocationId::new(),
-        name: &name,
-        time_zone: zone.as_deref().unwrap_or("UTC"),
-        now,
-    };
+    let new =
+        NewLocation { id: LocationId::new(), name: &name, time_zone: zone.as_deref().unwrap_or("UTC"), now };
     let row = tx.create_location(actor.org, &new).await.map_err(name_taken)?;
     let view = LocationView::from(&row);
     audit::record(
@@ -188,25 +172,17 @@ pub async fn update_location(
 ) -> Result<LocationView, AppError> {
     let mut errors = Vec::new();
     let name = input.name.as_deref().map(|n| check_name("name", n, &mut errors));
-    let zone = input
-        .time_zone
-        .as_deref()
-        .and_then(|z| check_zone(z, &mut errors));
+    let zone = input.time_zone.as_deref().and_then(|z| check_zone(z, &mut errors));
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));
     }
     let before = LocationView::from(&app.store.location(actor.org, id).await?);
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    let changes = LocationChanges {
-        name: name.as_deref(),
-        time_zone: zone.as_ref().map(TimeZoneName::as_str),
-    };
-    let after = LocationView::from(
-        &tx.update_location(actor.org, id, &changes, now)
-            .await
-            .map_err(name_taken)?,
-    );
+    let changes =
+        LocationChanges { name: name.as_deref(), time_zone: zone.as_ref().map(TimeZoneName::as_str) };
+    let after =
+        LocationView::from(&tx.update_location(actor.org, id, &changes, now).await.map_err(name_taken)?);
     audit::record(
         &mut tx,
         now,
@@ -222,13 +198,7 @@ pub async fn update_location(
 }
 
 pub async fn list_practitioners(app: &AppState, actor: &Actor) -> Result<Vec<PractitionerView>, AppError> {
-    Ok(app
-        .store
-        .list_practitioners(actor.org)
-        .await?
-        .iter()
-        .map(PractitionerView::from)
-        .collect())
+    Ok(app.store.list_practitioners(actor.org).await?.iter().map(PractitionerView::from).collect())
 }
 
 pub async fn practitioner(
@@ -236,9 +206,7 @@ pub async fn practitioner(
     actor: &Actor,
     id: PractitionerId,
 ) -> Result<PractitionerView, AppError> {
-    Ok(PractitionerView::from(
-        &app.store.practitioner(actor.org, id).await?,
-    ))
+    Ok(PractitionerView::from(&app.store.practitioner(actor.org, id).await?))
 }
 
 pub async fn create_practitioner(
@@ -249,11 +217,7 @@ pub async fn create_practitioner(
     let mut errors = Vec::new();
     let given = check_name("given_name", &input.given_name, &mut errors);
     let family = check_name("family_name", &input.family_name, &mut errors);
-    let external = input
-        .external_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
+    let external = input.external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if external.is_some_and(|e| e.chars().count() > 100) {
         errors.push(FieldError::new("external_id", "expected at most 100 characters"));
     }
@@ -269,15 +233,12 @@ pub async fn create_practitioner(
         family_name: &family,
         now,
     };
-    let row = tx
-        .create_practitioner(actor.org, &new)
-        .await
-        .map_err(|e| match e {
-            StoreError::Unique(_) => {
-                AppError::field("external_id", "another practitioner already has this EHR id")
-            }
-            e => e.into(),
-        })?;
+    let row = tx.create_practitioner(actor.org, &new).await.map_err(|e| match e {
+        StoreError::Unique(_) => {
+            AppError::field("external_id", "another practitioner already has this EHR id")
+        }
+        e => e.into(),
+    })?;
     let view = PractitionerView::from(&row);
     audit::record(
         &mut tx,

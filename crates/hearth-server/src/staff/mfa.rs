@@ -26,10 +26,7 @@ pub async fn start_enrolment(app: &AppState, actor: &Actor) -> Result<Enrolment,
     let (id, email) = user_of(actor)?;
     let user = app.store.user(actor.org, id).await?;
     if user.totp_enabled {
-        return Err(AppError::with_message(
-            ErrorCode::Conflict,
-            "two-step sign-in is already on",
-        ));
+        return Err(AppError::with_message(ErrorCode::Conflict, "two-step sign-in is already on"));
     }
     let secret = totp::new_secret();
     let url = totp::otpauth_url(&secret, &email).ok_or_else(|| anyhow::anyhow!("totp url"))?;
@@ -47,18 +44,10 @@ pub async fn confirm_enrolment(app: &AppState, actor: &Actor, code: &str) -> Res
     let (id, email) = user_of(actor)?;
     let user = app.store.user(actor.org, id).await?;
     let Some(secret) = user.totp_secret.filter(|_| !user.totp_enabled) else {
-        return Err(AppError::with_message(
-            ErrorCode::Conflict,
-            "start the set-up again",
-        ));
+        return Err(AppError::with_message(ErrorCode::Conflict, "start the set-up again"));
     };
     let now = app.clock.now();
-    let step = totp::matching_step(
-        &secret,
-        &email,
-        code,
-        u64::try_from(now.unix_seconds()).unwrap_or(0),
-    );
+    let step = totp::matching_step(&secret, &email, code, u64::try_from(now.unix_seconds()).unwrap_or(0));
     let Some(step) = step else {
         return Err(AppError::field(
             "code",
@@ -66,25 +55,14 @@ pub async fn confirm_enrolment(app: &AppState, actor: &Actor, code: &str) -> Res
         ));
     };
     if !app.store.advance_totp_step(id, step).await? {
-        return Err(AppError::field(
-            "code",
-            "that code was already used; wait for the next one",
-        ));
+        return Err(AppError::field("code", "that code was already used; wait for the next one"));
     }
     let (codes, hashes) = totp::new_recovery_codes();
     let mut tx = app.store.begin().await?;
     tx.set_totp(actor.org, id, Some(&secret), true, now).await?;
     tx.replace_recovery_codes(actor.org, id, &hashes).await?;
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        "user.mfa_enabled",
-        Some(("user", id.to_string())),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx, now, actor, "user.mfa_enabled", Some(("user", id.to_string())), None, None)
+        .await?;
     tx.commit().await?;
     Ok(codes)
 }
@@ -95,16 +73,8 @@ pub async fn disable_mfa(app: &AppState, actor: &Actor) -> Result<(), AppError> 
     let mut tx = app.store.begin().await?;
     tx.set_totp(actor.org, id, None, false, now).await?;
     tx.replace_recovery_codes(actor.org, id, &[]).await?;
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        "user.mfa_disabled",
-        Some(("user", id.to_string())),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx, now, actor, "user.mfa_disabled", Some(("user", id.to_string())), None, None)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

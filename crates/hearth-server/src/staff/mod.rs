@@ -26,10 +26,7 @@ pub async fn list(app: &AppState, actor: &Actor) -> Result<Vec<UserView>, AppErr
 /// A user the actor may see: in their organization and, if confined, their department.
 async fn visible(app: &AppState, actor: &Actor, id: UserId) -> Result<UserRow, AppError> {
     let row = app.store.user(actor.org, id).await?;
-    if actor
-        .department_scope()
-        .is_some_and(|d| row.department_id != Some(d))
-    {
+    if actor.department_scope().is_some_and(|d| row.department_id != Some(d)) {
         return Err(AppError::code(ErrorCode::NotFound));
     }
     Ok(row)
@@ -52,14 +49,9 @@ fn may_manage(actor: &Actor, target_role: Role) -> Result<(), AppError> {
 
 fn parse_email(raw: &str) -> Result<String, FieldError> {
     let email = raw.trim().to_lowercase();
-    let opts = email_address::Options::default()
-        .without_display_text()
-        .with_required_tld();
+    let opts = email_address::Options::default().without_display_text().with_required_tld();
     if email.len() > 254 || email_address::EmailAddress::parse_with_options(&email, opts).is_err() {
-        return Err(FieldError::new(
-            "email",
-            "expected an e-mail address such as dana@clinic.org",
-        ));
+        return Err(FieldError::new("email", "expected an e-mail address such as dana@clinic.org"));
     }
     Ok(email)
 }
@@ -72,10 +64,7 @@ async fn check_department(
     let dept = match (actor.department_scope(), dept) {
         (Some(own), None) => Some(own),
         (Some(own), Some(d)) if d != own => {
-            return Err(AppError::field(
-                "department_id",
-                "you can only place users in your own department",
-            ));
+            return Err(AppError::field("department_id", "you can only place users in your own department"));
         }
         (_, d) => d,
     };
@@ -83,10 +72,7 @@ async fn check_department(
         match app.store.location(actor.org, d).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                return Err(AppError::field(
-                    "department_id",
-                    "no such location in this organization",
-                ));
+                return Err(AppError::field("department_id", "no such location in this organization"));
             }
             Err(e) => return Err(e.into()),
         }
@@ -99,10 +85,7 @@ pub async fn create(app: &AppState, actor: &Actor, input: CreateUserInput) -> Re
     let email = parse_email(&input.email).map_err(|e| errors.push(e)).ok();
     let display_name = input.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "display_name",
-            "expected a name of 1 to 200 characters",
-        ));
+        errors.push(FieldError::new("display_name", "expected a name of 1 to 200 characters"));
     }
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));
@@ -110,15 +93,12 @@ pub async fn create(app: &AppState, actor: &Actor, input: CreateUserInput) -> Re
     let email = email.unwrap_or_default();
     may_manage(actor, input.role)?;
     let department = check_department(app, actor, input.department_id).await?;
-    let (password, temporary) = match input.password {
-        Some(p) => {
-            check_password_policy("password", &p, &email)?;
-            (p, None)
-        }
-        None => {
-            let p = random_readable(16);
-            (p.clone(), Some(p))
-        }
+    let (password, temporary) = if let Some(p) = input.password {
+        check_password_policy("password", &p, &email)?;
+        (p, None)
+    } else {
+        let p = random_readable(16);
+        (p.clone(), Some(p))
     };
     let hash = hash_password(password).await?;
     let now = app.clock.now();
@@ -136,10 +116,7 @@ pub async fn create(app: &AppState, actor: &Actor, input: CreateUserInput) -> Re
     let row = match tx.create_user(actor.org, &new).await {
         Ok(row) => row,
         Err(StoreError::Unique(_)) => {
-            return Err(AppError::field(
-                "email",
-                "an account with this e-mail address already exists",
-            ));
+            return Err(AppError::field("email", "an account with this e-mail address already exists"));
         }
         Err(e) => return Err(e.into()),
     };
@@ -155,10 +132,7 @@ pub async fn create(app: &AppState, actor: &Actor, input: CreateUserInput) -> Re
     )
     .await?;
     tx.commit().await?;
-    Ok(CreatedUser {
-        user: view,
-        temporary_password: temporary,
-    })
+    Ok(CreatedUser { user: view, temporary_password: temporary })
 }
 
 pub async fn update(
@@ -182,10 +156,7 @@ pub async fn update(
     }
     let display_name = input.display_name.as_deref().map(str::trim);
     if display_name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
-        return Err(AppError::field(
-            "display_name",
-            "expected a name of 1 to 200 characters",
-        ));
+        return Err(AppError::field("display_name", "expected a name of 1 to 200 characters"));
     }
     let department = match input.department_id {
         Some(d) => Some(check_department(app, actor, d).await?),
@@ -229,16 +200,8 @@ pub async fn reset_password(app: &AppState, actor: &Actor, id: UserId) -> Result
     let mut tx = app.store.begin().await?;
     tx.set_password(actor.org, id, &hash, true, now).await?;
     tx.delete_user_sessions(id, None).await?;
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        "user.password_reset",
-        Some(("user", id.to_string())),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx, now, actor, "user.password_reset", Some(("user", id.to_string())), None, None)
+        .await?;
     tx.commit().await?;
     Ok(temporary)
 }
@@ -256,16 +219,10 @@ pub async fn change_own_password(
     };
     let user = app.store.user(actor.org, *id).await?;
     if !verify_password(current.to_owned(), Some(user.password_hash.clone())).await {
-        return Err(AppError::field(
-            "current_password",
-            "this is not your current password",
-        ));
+        return Err(AppError::field("current_password", "this is not your current password"));
     }
     if current == new {
-        return Err(AppError::field(
-            "new_password",
-            "choose a password different from the current one",
-        ));
+        return Err(AppError::field("new_password", "choose a password different from the current one"));
     }
     check_password_policy("new_password", new, &user.email)?;
     let hash = hash_password(new.to_owned()).await?;

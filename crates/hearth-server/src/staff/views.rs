@@ -76,11 +76,13 @@ pub struct UpdateUserInput {
     /// A location id, or `null` to clear; leave out to keep.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, format = Uuid)]
+    #[allow(clippy::option_option)]
     pub department_id: Option<Option<LocationId>>,
     pub active: Option<bool>,
 }
 
 /// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
+#[allow(clippy::option_option)] // exactly the three states a JSON PATCH field has
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {

@@ -68,10 +68,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> AppError {
         Category::Data => {
             let message = strip_position(e);
             // serde reports a missing field at its parent; name the field itself.
-            let field = match message
-                .strip_prefix("missing field `")
-                .and_then(|r| r.split('`').next())
-            {
+            let field = match message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
                 Some(missing) => join_path(path, missing),
                 None => {
                     if path == "." {
@@ -87,11 +84,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> AppError {
 }
 
 fn join_path(parent: &str, field: &str) -> String {
-    if parent == "." || parent.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{parent}.{field}")
-    }
+    if parent == "." || parent.is_empty() { field.to_owned() } else { format!("{parent}.{field}") }
 }
 
 /// serde_json appends " at line L column C" to messages; the position is reported separately.
@@ -110,15 +103,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e: QueryRejection| {
+        Query::<T>::from_request_parts(parts, state).await.map(|Query(v)| ApiQuery(v)).map_err(
+            |e: QueryRejection| {
                 AppError::with_message(
                     ErrorCode::InvalidQuery,
                     e.body_text().replace("Failed to deserialize query string: ", ""),
                 )
-            })
+            },
+        )
     }
 }
 
@@ -166,27 +158,18 @@ mod tests {
     #[test]
     fn malformed_json_is_400_with_position() {
         match parse_json::<Input>(br#"{"name": "a",,}"#) {
-            Err(AppError::Code {
-                code: ErrorCode::MalformedJson,
-                message,
-            }) => {
+            Err(AppError::Code { code: ErrorCode::MalformedJson, message }) => {
                 assert!(message.contains("line 1 column 14"), "{message}");
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
             parse_json::<Input>(b""),
-            Err(AppError::Code {
-                code: ErrorCode::MalformedJson,
-                ..
-            })
+            Err(AppError::Code { code: ErrorCode::MalformedJson, .. })
         ));
         assert!(matches!(
             parse_json::<Input>(br#"{"name":"a","count":1} trailing"#),
-            Err(AppError::Code {
-                code: ErrorCode::MalformedJson,
-                ..
-            })
+            Err(AppError::Code { code: ErrorCode::MalformedJson, .. })
         ));
     }
 
@@ -198,11 +181,7 @@ mod tests {
 
         let f = fields(parse_json(br#"{"name": "a", "count": 1, "colour": "red"}"#));
         assert_eq!(f[0].field, "colour");
-        assert!(
-            f[0].message.contains("unknown field `colour`"),
-            "{}",
-            f[0].message
-        );
+        assert!(f[0].message.contains("unknown field `colour`"), "{}", f[0].message);
 
         let f = fields(parse_json(br#"{"name": "a"}"#));
         assert_eq!(f[0].field, "count");

@@ -32,16 +32,11 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
         req.headers_mut().insert(X_REQUEST_ID, v);
     }
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let span = tracing::info_span!("request", method = %method, route = %route, request_id = %request_id);
     let started = Instant::now();
-    let mut res = telemetry::with_request_id(request_id.clone(), next.run(req))
-        .instrument(span.clone())
-        .await;
+    let mut res =
+        telemetry::with_request_id(request_id.clone(), next.run(req)).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     app.metrics.observe_request(&method, &route, status, elapsed);
@@ -62,8 +57,7 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
 fn is_safe_request_id(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 64
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Headers that make browsers strict: no sniffing, no framing, no referrer, same-origin resources
@@ -86,23 +80,11 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
     );
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=()",
-    );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
+    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
+    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(h, header::CACHE_CONTROL, "no-store");
     if app.config.public_url().starts_with("https://") {
-        set(
-            h,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        );
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
     }
     res
 }

@@ -22,9 +22,7 @@ use crate::state::AppState;
 /// Every route with its layers. The OpenAPI document is generated from the same handlers.
 pub fn router(state: AppState) -> Router {
     let (api_router, api) = api_routes().split_for_parts();
-    let routes = api_router
-        .merge(pages::routes())
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api));
+    let routes = api_router.merge(pages::routes()).merge(SwaggerUi::new("/docs").url("/openapi.json", api));
     with_layers(routes, state)
 }
 
@@ -36,29 +34,16 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            middleware::panic_response,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::auth::middleware::authenticate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
-        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state, middleware::observe))
 }
 
 /// The routes described in the OpenAPI document.
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::document())
-        .merge(system::routes())
-        .merge(api::routes())
+    OpenApiRouter::with_openapi(openapi::document()).merge(system::routes()).merge(api::routes())
 }
 
 async fn not_found() -> Response {
@@ -103,10 +88,7 @@ mod tests {
         let (state, _db) = state(|_| {}).await;
         let routes = Router::new().route("/boom", get(|| async { boom() }));
         let app = with_layers(routes, state);
-        let res = app
-            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), 500);
         assert!(res.headers().contains_key("x-request-id"));
         let body = body_json(res).await;
@@ -125,10 +107,7 @@ mod tests {
             }),
         );
         let app = with_layers(routes, state);
-        let res = app
-            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = app.oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), 503);
         assert_eq!(body_json(res).await["code"], "request_timeout");
     }
@@ -144,14 +123,9 @@ mod tests {
         let send = |ct: &'static str, body: String| {
             let app = app.clone();
             async move {
-                app.oneshot(
-                    Request::post("/echo")
-                        .header("content-type", ct)
-                        .body(Body::from(body))
-                        .unwrap(),
-                )
-                .await
-                .unwrap()
+                app.oneshot(Request::post("/echo").header("content-type", ct).body(Body::from(body)).unwrap())
+                    .await
+                    .unwrap()
             }
         };
         let res = send("text/plain", "{}".into()).await;

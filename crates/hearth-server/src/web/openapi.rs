@@ -33,9 +33,7 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "An API key created by an administrator: `Authorization: Bearer hk_…`",
-                    ))
+                    .description(Some("An API key created by an administrator: `Authorization: Bearer hk_…`"))
                     .build(),
             ),
         );

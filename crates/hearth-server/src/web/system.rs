@@ -16,10 +16,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health))
-        .routes(routes!(metrics))
-        .routes(routes!(index))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(metrics)).routes(routes!(index))
 }
 
 /// The state of one dependency.
@@ -66,19 +63,11 @@ async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
             Ok(s) => (false, format!("pending: {:?}", s.pending())),
             Err(e) => (false, format!("cannot read migration state: {e}")),
         };
-        checks.push(Check {
-            name: "migrations".into(),
-            ok,
-            detail,
-        });
+        checks.push(Check { name: "migrations".into(), ok, detail });
     }
     for w in app.heartbeats.statuses() {
         let detail = format!("last heartbeat {:.1} s ago", w.silent_for.as_secs_f64());
-        checks.push(Check {
-            name: format!("worker:{}", w.name),
-            ok: w.alive,
-            detail,
-        });
+        checks.push(Check { name: format!("worker:{}", w.name), ok: w.alive, detail });
     }
     let healthy = checks.iter().all(|c| c.ok);
     let body = Health {
@@ -87,14 +76,7 @@ async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
         store: app.store.backend().as_str(),
         checks,
     };
-    (
-        if healthy {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        },
-        Json(body),
-    )
+    (if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 
 /// Prometheus metrics in the text exposition format: requests by route template and status, request
@@ -103,13 +85,7 @@ async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 async fn metrics(State(app): State<AppState>) -> Response {
     let text = app.metrics.render(app.store.pool_stats());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
         .into_response()
 }
 
@@ -123,9 +99,6 @@ struct IndexPage {
 /// The start page: what this is and where to go next.
 #[utoipa::path(get, path = "/", tag = "system", responses((status = 200, description = "HTML", content_type = "text/html")))]
 async fn index(State(app): State<AppState>) -> Result<Html<String>, AppError> {
-    let page = IndexPage {
-        version: env!("CARGO_PKG_VERSION"),
-        store: app.store.backend().as_str(),
-    };
+    let page = IndexPage { version: env!("CARGO_PKG_VERSION"), store: app.store.backend().as_str() };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }

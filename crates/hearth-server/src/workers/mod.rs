@@ -30,13 +30,7 @@ pub struct WorkerStatus {
 impl Heartbeats {
     /// Registers `name`, counting it as alive from now.
     pub fn register(&self, name: &'static str, interval: Duration) {
-        self.lock().insert(
-            name,
-            Beat {
-                last: Instant::now(),
-                interval,
-            },
-        );
+        self.lock().insert(name, Beat { last: Instant::now(), interval });
     }
 
     pub fn beat(&self, name: &'static str) {
@@ -51,11 +45,7 @@ impl Heartbeats {
             .iter()
             .map(|(name, b)| {
                 let silent_for = now.saturating_duration_since(b.last);
-                WorkerStatus {
-                    name,
-                    alive: silent_for <= b.interval * 3,
-                    silent_for,
-                }
+                WorkerStatus { name, alive: silent_for <= b.interval * 3, silent_for }
             })
             .collect()
     }

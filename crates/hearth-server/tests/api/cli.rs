@@ -11,8 +11,7 @@ fn hearth(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir);
     // A clean environment: nothing inherited may configure Hearth.
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd
 }
 
@@ -26,9 +25,7 @@ async fn starts_with_no_configuration_and_stops_cleanly_on_sigterm() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -42,15 +39,9 @@ async fn starts_with_no_configuration_and_stops_cleanly_on_sigterm() {
         "the default store is created under ./hearth-data"
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     assert!(out.status.success(), "exit status {:?}", out.status);
     let logs = String::from_utf8_lossy(&out.stderr);
     assert!(logs.contains("SIGTERM") && logs.contains("\"stopped\""), "{logs}");
@@ -72,23 +63,13 @@ fn a_config_typo_is_refused_naming_the_key_and_the_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("`databse_url`") && err.contains("did you mean `database_url`"),
-        "{err}"
-    );
+    assert!(err.contains("`databse_url`") && err.contains("did you mean `database_url`"), "{err}");
 
-    std::fs::write(
-        dir.path().join("hearth.toml"),
-        "databse_url = \"sqlite://x.db\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("hearth.toml"), "databse_url = \"sqlite://x.db\"\n").unwrap();
     let out = hearth(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "serve refuses to start too");
     assert!(String::from_utf8_lossy(&out.stderr).contains("hearth.toml"));
-    assert!(
-        !dir.path().join("hearth-data").exists(),
-        "nothing is created by a refused start"
-    );
+    assert!(!dir.path().join("hearth-data").exists(), "nothing is created by a refused start");
 }
 
 #[test]
@@ -109,10 +90,7 @@ fn config_check_masks_secrets_and_names_origins() {
             && text.contains("HEARTH_DATABASE_URL_FILE"),
         "{text}"
     );
-    assert!(
-        text.contains("/srv/hearth") && text.contains("flag --data-dir"),
-        "{text}"
-    );
+    assert!(text.contains("/srv/hearth") && text.contains("flag --data-dir"), "{text}");
 }
 
 #[test]
@@ -120,11 +98,9 @@ fn config_example_prints_the_checked_in_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = hearth(dir.path()).args(["config", "example"]).output().unwrap();
     assert!(out.status.success());
-    let file = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/hearth.example.toml"
-    ))
-    .unwrap();
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/hearth.example.toml"))
+            .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), file);
 }
 
@@ -132,11 +108,7 @@ fn config_example_prints_the_checked_in_file() {
 fn migrate_applies_then_reports_current() {
     let dir = tempfile::tempdir().unwrap();
     let first = hearth(dir.path()).arg("migrate").output().unwrap();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations"));
     let second = hearth(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("schema is current"));
@@ -153,9 +125,7 @@ fn ready_quickly_enough_to_poll() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.starts_with("Hearth is running"), "{line}");
     child.kill().unwrap();
     let _ = child.wait();

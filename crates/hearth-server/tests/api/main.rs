@@ -1,9 +1,12 @@
 //! API and CLI tests: one binary (link once, run in parallel). Every `both!` test runs on SQLite and,
 //! when `HEARTH_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // tests: a failed unwrap is a failed test; stories run long
 
 mod helpers;
 
+mod access;
+mod audit;
+mod auth;
 mod cli;
 mod system;

@@ -41,12 +41,7 @@ async fn org(store: &Store, name: &str) -> OrgId {
 async fn location(store: &Store, org: OrgId, name: &str) -> Result<LocationId, StoreError> {
     let id = LocationId::new();
     let mut tx = store.begin().await?;
-    let new = NewLocation {
-        id,
-        name,
-        time_zone: "Europe/London",
-        now: t("2026-01-06T09:00:00Z"),
-    };
+    let new = NewLocation { id, name, time_zone: "Europe/London", now: t("2026-01-06T09:00:00Z") };
     match tx.create_location(org, &new).await {
         Ok(row) => {
             tx.commit().await?;
@@ -86,18 +81,8 @@ async fn organization_roundtrip_keeps_microseconds(store: Store) {
     assert_eq!(created, read);
     assert_eq!(read.created_at, now);
     assert_eq!(read.name, "Clínica Ñandú");
-    assert!(
-        store
-            .list_organizations()
-            .await
-            .unwrap()
-            .iter()
-            .any(|o| o.id == id)
-    );
-    assert!(matches!(
-        store.organization(OrgId::new()).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(store.list_organizations().await.unwrap().iter().any(|o| o.id == id));
+    assert!(matches!(store.organization(OrgId::new()).await, Err(StoreError::NotFound)));
 }
 
 async fn locations_are_scoped_by_organization(store: Store) {
@@ -105,26 +90,17 @@ async fn locations_are_scoped_by_organization(store: Store) {
     let b = org(&store, "B").await;
     let loc = location(&store, a, "Main St").await.unwrap();
     assert_eq!(store.location(a, loc).await.unwrap().name, "Main St");
-    assert!(
-        matches!(store.location(b, loc).await, Err(StoreError::NotFound)),
-        "B must not see A's location"
-    );
+    assert!(matches!(store.location(b, loc).await, Err(StoreError::NotFound)), "B must not see A's location");
     assert!(store.list_locations(b).await.unwrap().is_empty());
     assert_eq!(store.list_locations(a).await.unwrap().len(), 1);
     let mut tx = store.begin().await.unwrap();
     let err = tx.update_location(
         b,
         loc,
-        &LocationChanges {
-            name: Some("x"),
-            time_zone: None,
-        },
+        &LocationChanges { name: Some("x"), time_zone: None },
         t("2026-01-07T00:00:00Z"),
     );
-    assert!(
-        matches!(err.await, Err(StoreError::NotFound)),
-        "B must not change A's location"
-    );
+    assert!(matches!(err.await, Err(StoreError::NotFound)), "B must not change A's location");
     tx.rollback().await.unwrap();
 }
 
@@ -136,9 +112,7 @@ async fn location_names_are_unique_per_organization(store: Store) {
         Err(StoreError::Unique(name)) => assert_eq!(name, "locations_org_id_name_key"),
         other => panic!("expected a unique violation, got {other:?}"),
     }
-    location(&store, b, "North")
-        .await
-        .expect("another organization may use the same name");
+    location(&store, b, "North").await.expect("another organization may use the same name");
 }
 
 async fn location_update_changes_only_given_fields(store: Store) {
@@ -147,22 +121,11 @@ async fn location_update_changes_only_given_fields(store: Store) {
     let later = t("2026-02-01T12:00:00Z");
     let mut tx = store.begin().await.unwrap();
     let row = tx
-        .update_location(
-            a,
-            loc,
-            &LocationChanges {
-                name: None,
-                time_zone: Some("Asia/Tokyo"),
-            },
-            later,
-        )
+        .update_location(a, loc, &LocationChanges { name: None, time_zone: Some("Asia/Tokyo") }, later)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(
-        (row.name.as_str(), row.time_zone.as_str(), row.updated_at),
-        ("South", "Asia/Tokyo", later)
-    );
+    assert_eq!((row.name.as_str(), row.time_zone.as_str(), row.updated_at), ("South", "Asia/Tokyo", later));
     assert_eq!(row.created_at, t("2026-01-06T09:00:00Z"));
 }
 
@@ -181,9 +144,9 @@ async fn practitioner_external_ids_are_unique_per_organization(store: Store) {
             let mut tx = store.begin().await?;
             let row = tx.create_practitioner(a, &n).await;
             if row.is_ok() {
-                tx.commit().await?
+                tx.commit().await?;
             } else {
-                tx.rollback().await?
+                tx.rollback().await?;
             }
             row
         }
@@ -202,10 +165,7 @@ async fn practitioner_external_ids_are_unique_per_organization(store: Store) {
 }
 
 async fn unknown_organization_is_a_foreign_key_error(store: Store) {
-    assert!(matches!(
-        location(&store, OrgId::new(), "Ghost").await,
-        Err(StoreError::ForeignKey)
-    ));
+    assert!(matches!(location(&store, OrgId::new(), "Ghost").await, Err(StoreError::ForeignKey)));
 }
 
 async fn transaction_rollback_leaves_nothing(store: Store) {

@@ -29,12 +29,7 @@ fn t(s: &str) -> UtcTime {
 
 async fn org(store: &Store) -> OrgId {
     let id = OrgId::new();
-    let new = NewOrganization {
-        id,
-        name: "Org",
-        time_zone: "UTC",
-        now: t("2026-01-06T09:00:00Z"),
-    };
+    let new = NewOrganization { id, name: "Org", time_zone: "UTC", now: t("2026-01-06T09:00:00Z") };
     store.create_organization(&new).await.unwrap();
     id
 }
@@ -59,9 +54,9 @@ async fn user(
     };
     let res = tx.create_user(org, &new).await;
     if res.is_ok() {
-        tx.commit().await?
+        tx.commit().await?;
     } else {
-        tx.rollback().await?
+        tx.rollback().await?;
     }
     res.map(|_| id)
 }
@@ -70,12 +65,7 @@ async fn users_are_scoped_and_emails_unique(store: Store) {
     let (a, b) = (org(&store).await, org(&store).await);
     let mut tx = store.begin().await.unwrap();
     let dept = LocationId::new();
-    let new = NewLocation {
-        id: dept,
-        name: "Cardiology",
-        time_zone: "UTC",
-        now: t("2026-01-06T09:00:00Z"),
-    };
+    let new = NewLocation { id: dept, name: "Cardiology", time_zone: "UTC", now: t("2026-01-06T09:00:00Z") };
     tx.create_location(a, &new).await.unwrap();
     tx.commit().await.unwrap();
 
@@ -88,21 +78,11 @@ async fn users_are_scoped_and_emails_unique(store: Store) {
     assert_eq!(store.list_users(a, None).await.unwrap().len(), 2);
     assert_eq!(store.list_users(a, Some(dept)).await.unwrap().len(), 1);
     assert!(store.list_users(b, None).await.unwrap().is_empty());
-    assert_eq!(
-        store.user_by_email("dana@a.example").await.unwrap().unwrap().id,
-        u1
-    );
+    assert_eq!(store.user_by_email("dana@a.example").await.unwrap().unwrap().id, u1);
 
     let mut tx = store.begin().await.unwrap();
-    let changes = UserChanges {
-        role: Some("viewer"),
-        department_id: Some(None),
-        ..UserChanges::default()
-    };
-    let row = tx
-        .update_user(a, u1, &changes, t("2026-01-07T00:00:00Z"))
-        .await
-        .unwrap();
+    let changes = UserChanges { role: Some("viewer"), department_id: Some(None), ..UserChanges::default() };
+    let row = tx.update_user(a, u1, &changes, t("2026-01-07T00:00:00Z")).await.unwrap();
     assert_eq!(
         (row.role.as_str(), row.department_id, row.display_name.as_str()),
         ("viewer", None, "Dana Reyes")
@@ -136,35 +116,18 @@ async fn totp_steps_only_move_forward_and_recovery_codes_are_single_use(store: S
     let a = org(&store).await;
     let u = user(&store, a, "mfa@a.example", None).await.unwrap();
     assert!(store.advance_totp_step(u, 100).await.unwrap());
-    assert!(
-        !store.advance_totp_step(u, 100).await.unwrap(),
-        "a step is accepted once"
-    );
+    assert!(!store.advance_totp_step(u, 100).await.unwrap(), "a step is accepted once");
     assert!(!store.advance_totp_step(u, 99).await.unwrap(), "never backwards");
     assert!(store.advance_totp_step(u, 101).await.unwrap());
 
     let mut tx = store.begin().await.unwrap();
-    tx.replace_recovery_codes(a, u, &["h1".into(), "h2".into()])
-        .await
-        .unwrap();
+    tx.replace_recovery_codes(a, u, &["h1".into(), "h2".into()]).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.unused_recovery_codes(u).await.unwrap(), 2);
     let mut tx = store.begin().await.unwrap();
-    assert!(
-        tx.use_recovery_code(u, "h1", t("2026-01-06T10:00:00Z"))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !tx.use_recovery_code(u, "h1", t("2026-01-06T10:00:00Z"))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !tx.use_recovery_code(u, "nope", t("2026-01-06T10:00:00Z"))
-            .await
-            .unwrap()
-    );
+    assert!(tx.use_recovery_code(u, "h1", t("2026-01-06T10:00:00Z")).await.unwrap());
+    assert!(!tx.use_recovery_code(u, "h1", t("2026-01-06T10:00:00Z")).await.unwrap());
+    assert!(!tx.use_recovery_code(u, "nope", t("2026-01-06T10:00:00Z")).await.unwrap());
     tx.commit().await.unwrap();
     assert_eq!(store.unused_recovery_codes(u).await.unwrap(), 1);
 }
@@ -190,14 +153,8 @@ async fn sessions_end_individually_or_all_but_one(store: Store) {
     tx.pass_mfa("s1").await.unwrap();
     tx.commit().await.unwrap();
     assert!(store.session("s1").await.unwrap().unwrap().mfa_passed);
-    store
-        .touch_session("s2", t("2026-01-06T09:30:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.session("s2").await.unwrap().unwrap().last_seen_at,
-        t("2026-01-06T09:30:00Z")
-    );
+    store.touch_session("s2", t("2026-01-06T09:30:00Z")).await.unwrap();
+    assert_eq!(store.session("s2").await.unwrap().unwrap().last_seen_at, t("2026-01-06T09:30:00Z"));
 
     let mut tx = store.begin().await.unwrap();
     assert!(tx.delete_session("s3").await.unwrap());
@@ -206,13 +163,7 @@ async fn sessions_end_individually_or_all_but_one(store: Store) {
     assert!(store.session("s2").await.unwrap().is_none());
     assert!(store.session("s1").await.unwrap().is_some());
     // Idle since 09:00 and the idle cut-off is 09:10: purged.
-    assert_eq!(
-        store
-            .purge_sessions(t("2026-01-06T09:20:00Z"), t("2026-01-06T09:10:00Z"))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(store.purge_sessions(t("2026-01-06T09:20:00Z"), t("2026-01-06T09:10:00Z")).await.unwrap(), 1);
 }
 
 async fn api_keys_are_found_by_hash_and_revoked_per_organization(store: Store) {
@@ -233,14 +184,8 @@ async fn api_keys_are_found_by_hash_and_revoked_per_organization(store: Store) {
     assert_eq!(store.api_key_by_hash("hash-1").await.unwrap().unwrap().id, id);
     assert!(store.api_key_by_hash("hash-2").await.unwrap().is_none());
     assert!(store.list_api_keys(b).await.unwrap().is_empty());
-    store
-        .touch_api_key(id, t("2026-01-06T10:00:00Z"), t("2026-01-06T09:59:00Z"))
-        .await
-        .unwrap();
-    store
-        .touch_api_key(id, t("2026-01-06T10:00:30Z"), t("2026-01-06T09:59:30Z"))
-        .await
-        .unwrap();
+    store.touch_api_key(id, t("2026-01-06T10:00:00Z"), t("2026-01-06T09:59:00Z")).await.unwrap();
+    store.touch_api_key(id, t("2026-01-06T10:00:30Z"), t("2026-01-06T09:59:30Z")).await.unwrap();
     assert_eq!(
         store.api_key(a, id).await.unwrap().last_used_at,
         Some(t("2026-01-06T10:00:00Z")),
@@ -248,10 +193,7 @@ async fn api_keys_are_found_by_hash_and_revoked_per_organization(store: Store) {
     );
 
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(
-        tx.revoke_api_key(b, id, t("2026-01-07T00:00:00Z")).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(tx.revoke_api_key(b, id, t("2026-01-07T00:00:00Z")).await, Err(StoreError::NotFound)));
     tx.rollback().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     let row = tx.revoke_api_key(a, id, t("2026-01-07T00:00:00Z")).await.unwrap();
@@ -298,11 +240,7 @@ async fn audit_events_form_a_chain(store: Store) {
     }
     append(&store, &event(b, "location.create", "x")).await;
     assert_eq!(assert_chain_valid(&store, a).await, 3);
-    assert_eq!(
-        assert_chain_valid(&store, b).await,
-        1,
-        "each organization has its own chain"
-    );
+    assert_eq!(assert_chain_valid(&store, b).await, 1, "each organization has its own chain");
     let heads = store.audit_chains().await.unwrap();
     assert!(heads.iter().any(|(o, seq, _)| *o == a && *seq == 3));
 }
@@ -354,53 +292,16 @@ async fn audit_filters_select_events(store: Store) {
     append(&store, &event(a, "location.create", "l1")).await;
     append(&store, &event(a, "location.update", "l1")).await;
     append(&store, &event(a, "location.create", "l2")).await;
-    let all = store
-        .list_audit(
-            a,
-            &AuditFilter {
-                limit: 50,
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        [3, 2, 1],
-        "newest first"
-    );
-    let f = AuditFilter {
-        action: Some("location.create".into()),
-        limit: 50,
-        ..AuditFilter::default()
-    };
+    let all = store.list_audit(a, &AuditFilter { limit: 50, ..AuditFilter::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 2, 1], "newest first");
+    let f = AuditFilter { action: Some("location.create".into()), limit: 50, ..AuditFilter::default() };
     assert_eq!(store.list_audit(a, &f).await.unwrap().len(), 2);
-    let f = AuditFilter {
-        subject_id: Some("l1".into()),
-        limit: 50,
-        ..AuditFilter::default()
-    };
+    let f = AuditFilter { subject_id: Some("l1".into()), limit: 50, ..AuditFilter::default() };
     assert_eq!(store.list_audit(a, &f).await.unwrap().len(), 2);
-    let f = AuditFilter {
-        before_seq: Some(3),
-        limit: 1,
-        ..AuditFilter::default()
-    };
-    assert_eq!(
-        store.list_audit(a, &f).await.unwrap()[0].seq,
-        2,
-        "paging backwards"
-    );
-    let f = AuditFilter {
-        from: Some(t("2026-01-07T00:00:00Z")),
-        limit: 50,
-        ..AuditFilter::default()
-    };
+    let f = AuditFilter { before_seq: Some(3), limit: 1, ..AuditFilter::default() };
+    assert_eq!(store.list_audit(a, &f).await.unwrap()[0].seq, 2, "paging backwards");
+    let f = AuditFilter { from: Some(t("2026-01-07T00:00:00Z")), limit: 50, ..AuditFilter::default() };
     assert!(store.list_audit(a, &f).await.unwrap().is_empty());
-    let f = AuditFilter {
-        actor_id: Some("someone-else".into()),
-        limit: 50,
-        ..AuditFilter::default()
-    };
+    let f = AuditFilter { actor_id: Some("someone-else".into()), limit: 50, ..AuditFilter::default() };
     assert!(store.list_audit(a, &f).await.unwrap().is_empty());
 }

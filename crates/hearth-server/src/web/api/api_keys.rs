@@ -14,9 +14,7 @@ use crate::state::AppState;
 use crate::web::{ApiJson, ApiPath};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_api_keys, create_api_key))
-        .routes(routes!(revoke_api_key))
+    OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(revoke_api_key))
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "staff",
@@ -37,10 +35,7 @@ async fn create_api_key(
     State(app): State<AppState>,
     ApiJson(input): ApiJson<CreateApiKeyInput>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(api_keys::create(&app, &auth.actor, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(api_keys::create(&app, &auth.actor, input).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{api_key_id}", tag = "staff",

@@ -39,6 +39,9 @@ pub struct MeView {
     pub grants: Vec<String>,
     pub permissions: Vec<&'static str>,
     pub organization: OrganizationView,
+    /// For a browser session: the token to send as `x-csrf-token` with state-changing requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "directory",
@@ -50,34 +53,19 @@ async fn get_me(
 ) -> Result<Json<MeView>, AppError> {
     let a = &auth.actor;
     let (kind, id, label, grants) = match &a.kind {
-        ActorKind::User { id, role, email, .. } => (
-            "user",
-            id.to_string(),
-            email.clone(),
-            vec![role.as_str().to_owned()],
-        ),
-        ActorKind::ApiKey { id, name, scopes } => (
-            "api_key",
-            id.to_string(),
-            name.clone(),
-            scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-        ),
+        ActorKind::User { id, role, email, .. } => {
+            ("user", id.to_string(), email.clone(), vec![role.as_str().to_owned()])
+        }
+        ActorKind::ApiKey { id, name, scopes } => {
+            ("api_key", id.to_string(), name.clone(), scopes.iter().map(|s| s.as_str().to_owned()).collect())
+        }
         ActorKind::System { label } => ("system", String::new(), (*label).to_owned(), Vec::new()),
     };
-    let permissions = hearth_core::Permission::ALL
-        .iter()
-        .filter(|p| a.grants(**p))
-        .map(|p| p.as_str())
-        .collect();
+    let permissions =
+        hearth_core::Permission::ALL.iter().filter(|p| a.grants(**p)).map(|p| p.as_str()).collect();
     let organization = directory::organization(&app, a).await?;
-    Ok(Json(MeView {
-        kind,
-        id,
-        label,
-        grants,
-        permissions,
-        organization,
-    }))
+    let csrf_token = Some(auth.csrf.clone()).filter(|c| !c.is_empty());
+    Ok(Json(MeView { kind, id, label, grants, permissions, organization, csrf_token }))
 }
 
 #[utoipa::path(get, path = "/api/v1/organization", tag = "directory",
@@ -108,10 +96,7 @@ async fn create_location(
     State(app): State<AppState>,
     ApiJson(input): ApiJson<CreateLocationInput>,
 ) -> Result<(StatusCode, Json<LocationView>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(directory::create_location(&app, &auth.actor, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(directory::create_location(&app, &auth.actor, input).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/locations/{location_id}", tag = "directory",
@@ -136,9 +121,7 @@ async fn update_location(
     ApiPath(id): ApiPath<LocationId>,
     ApiJson(input): ApiJson<UpdateLocationInput>,
 ) -> Result<Json<LocationView>, AppError> {
-    Ok(Json(
-        directory::update_location(&app, &auth.actor, id, input).await?,
-    ))
+    Ok(Json(directory::update_location(&app, &auth.actor, id, input).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/practitioners", tag = "directory",
@@ -159,10 +142,7 @@ async fn create_practitioner(
     State(app): State<AppState>,
     ApiJson(input): ApiJson<CreatePractitionerInput>,
 ) -> Result<(StatusCode, Json<PractitionerView>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(directory::create_practitioner(&app, &auth.actor, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(directory::create_practitioner(&app, &auth.actor, input).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/practitioners/{practitioner_id}", tag = "directory",

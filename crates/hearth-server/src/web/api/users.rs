@@ -40,10 +40,7 @@ async fn create_user(
     State(app): State<AppState>,
     ApiJson(input): ApiJson<CreateUserInput>,
 ) -> Result<(StatusCode, Json<CreatedUser>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(staff::create(&app, &auth.actor, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(staff::create(&app, &auth.actor, input).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "staff",
@@ -86,7 +83,5 @@ async fn reset_user_password(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<TemporaryPassword>, AppError> {
-    Ok(Json(TemporaryPassword {
-        temporary_password: staff::reset_password(&app, &auth.actor, id).await?,
-    }))
+    Ok(Json(TemporaryPassword { temporary_password: staff::reset_password(&app, &auth.actor, id).await? }))
 }

@@ -31,10 +31,7 @@ async fn account_page(
     errors: Vec<FieldError>,
     notice: Option<String>,
 ) -> Result<AccountPage, AppError> {
-    let id = s
-        .actor
-        .user_id()
-        .ok_or_else(|| anyhow::anyhow!("account page without a user"))?;
+    let id = s.actor.user_id().ok_or_else(|| anyhow::anyhow!("account page without a user"))?;
     let user = app.store.user(s.actor.org, id).await?;
     let recovery_left = app.store.unused_recovery_codes(id).await?;
     Ok(AccountPage {
@@ -57,6 +54,7 @@ pub async fn show_account(State(app): State<AppState>, s: SignedIn) -> Response 
 }
 
 #[derive(Deserialize)]
+#[allow(clippy::struct_field_names)] // the form's field names
 pub struct PasswordForm {
     current_password: String,
     new_password: String,
@@ -69,19 +67,10 @@ pub async fn change_password(
     PageForm(f): PageForm<PasswordForm>,
 ) -> Response {
     let result = if f.new_password == f.confirm_password {
-        staff::change_own_password(
-            &app,
-            &s.actor,
-            &s.session_hash,
-            &f.current_password,
-            &f.new_password,
-        )
-        .await
+        staff::change_own_password(&app, &s.actor, &s.session_hash, &f.current_password, &f.new_password)
+            .await
     } else {
-        Err(AppError::field(
-            "confirm_password",
-            "the two new passwords are not the same",
-        ))
+        Err(AppError::field("confirm_password", "the two new passwords are not the same"))
     };
     let (errors, notice, status) = match result {
         Ok(()) => (
@@ -138,21 +127,14 @@ pub async fn confirm_mfa(
     PageForm(f): PageForm<CodeForm>,
 ) -> Response {
     match staff::confirm_enrolment(&app, &s.actor, &f.code).await {
-        Ok(codes) => Page(RecoveryCodesPage {
-            nav: Nav::new(&s.actor, &s.csrf, "/account"),
-            codes,
-        })
-        .into_response(),
+        Ok(codes) => {
+            Page(RecoveryCodesPage { nav: Nav::new(&s.actor, &s.csrf, "/account"), codes }).into_response()
+        }
         Err(AppError::Fields(errs)) => {
             // Show the same secret again so the person can retry with the next code.
             let id = s.actor.user_id();
             let secret = match id {
-                Some(id) => app
-                    .store
-                    .user(s.actor.org, id)
-                    .await
-                    .ok()
-                    .and_then(|u| u.totp_secret),
+                Some(id) => app.store.user(s.actor.org, id).await.ok().and_then(|u| u.totp_secret),
                 None => None,
             };
             let Some(secret) = secret else {
@@ -166,12 +148,7 @@ pub async fn confirm_mfa(
                 .and_then(|u| crate::auth::totp::qr_svg(&u))
                 .unwrap_or_default();
             let error = errs.first().map(|e| e.message.clone());
-            let page = MfaEnrolPage {
-                nav: Nav::new(&s.actor, &s.csrf, "/account"),
-                qr_svg,
-                secret,
-                error,
-            };
+            let page = MfaEnrolPage { nav: Nav::new(&s.actor, &s.csrf, "/account"), qr_svg, secret, error };
             (StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response()
         }
         Err(e) => error_page(&e),

@@ -31,7 +31,7 @@ pub struct UsersPage {
 }
 
 impl UsersPage {
-    fn location_name(&self, id: &Option<LocationId>) -> String {
+    fn location_name(&self, id: Option<LocationId>) -> String {
         id.and_then(|id| self.locations.iter().find(|l| l.id == id))
             .map_or_else(|| "—".to_owned(), |l| l.name.clone())
     }
@@ -54,11 +54,7 @@ async fn users_page(
     Ok(UsersPage {
         nav: Nav::new(actor, &auth.csrf, "/admin/users"),
         users: staff::list(app, actor).await?,
-        roles: Role::ALL
-            .iter()
-            .filter(|r| ceiling.at_least(**r))
-            .map(|r| (r.as_str(), r.label()))
-            .collect(),
+        roles: Role::ALL.iter().filter(|r| ceiling.at_least(**r)).map(|r| (r.as_str(), r.label())).collect(),
         locations: directory::list_locations(app, actor).await?,
         can_manage: actor.grants(hearth_core::Permission::UserManage),
         errors,
@@ -94,9 +90,7 @@ fn parse_department(s: &str) -> Result<Option<LocationId>, AppError> {
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse()
-        .map(Some)
-        .map_err(|_| AppError::field("department_id", "choose one of the listed departments"))
+    s.parse().map(Some).map_err(|_| AppError::field("department_id", "choose one of the listed departments"))
 }
 
 pub async fn create_user(
@@ -117,13 +111,8 @@ pub async fn create_user(
     };
     match staff::create(&app, &manage.actor, input).await {
         Ok(created) => {
-            let shown = created
-                .temporary_password
-                .map(|p| (created.user.email.clone(), p));
-            render(
-                users_page(&app, &auth, Vec::new(), shown).await,
-                StatusCode::CREATED,
-            )
+            let shown = created.temporary_password.map(|p| (created.user.email.clone(), p));
+            render(users_page(&app, &auth, Vec::new(), shown).await, StatusCode::CREATED)
         }
         Err(e) => field_errors(&app, &auth, e).await,
     }
@@ -131,10 +120,9 @@ pub async fn create_user(
 
 async fn field_errors(app: &AppState, auth: &Authorized<perms::UserRead>, e: AppError) -> Response {
     match e {
-        AppError::Fields(errors) => render(
-            users_page(app, auth, errors, None).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        AppError::Fields(errors) => {
+            render(users_page(app, auth, errors, None).await, StatusCode::UNPROCESSABLE_ENTITY)
+        }
         e => error_page(&e),
     }
 }
@@ -181,10 +169,7 @@ pub async fn reset_password(
         Err(e) => return error_page(&e),
     };
     match staff::reset_password(&app, &manage.actor, id).await {
-        Ok(p) => render(
-            users_page(&app, &auth, Vec::new(), Some((email, p))).await,
-            StatusCode::OK,
-        ),
+        Ok(p) => render(users_page(&app, &auth, Vec::new(), Some((email, p))).await, StatusCode::OK),
         Err(e) => error_page(&e),
     }
 }
@@ -232,27 +217,10 @@ pub async fn create_api_key(
 ) -> Response {
     // Checkboxes repeat the `scope` key, which a struct cannot hold; read the pairs.
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let name = pairs
-        .iter()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let scopes = pairs
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .filter_map(|(_, v)| ApiScope::parse(v))
-        .collect();
+    let name = pairs.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone()).unwrap_or_default();
+    let scopes = pairs.iter().filter(|(k, _)| k == "scope").filter_map(|(_, v)| ApiScope::parse(v)).collect();
     match api_keys::create(&app, &auth.actor, CreateApiKeyInput { name, scopes }).await {
-        Ok(c) => {
-            keys_page(
-                &app,
-                &auth,
-                Vec::new(),
-                Some((c.api_key.name, c.key)),
-                StatusCode::CREATED,
-            )
-            .await
-        }
+        Ok(c) => keys_page(&app, &auth, Vec::new(), Some((c.api_key.name, c.key)), StatusCode::CREATED).await,
         Err(AppError::Fields(errors)) => {
             keys_page(&app, &auth, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -295,12 +263,8 @@ pub async fn audit_log(
         ));
     };
     let keep = |s: &Option<String>| s.clone().unwrap_or_default();
-    let (actor_id, action, subject_type, subject_id) = (
-        keep(&q.actor_id),
-        keep(&q.action),
-        keep(&q.subject_type),
-        keep(&q.subject_id),
-    );
+    let (actor_id, action, subject_type, subject_id) =
+        (keep(&q.actor_id), keep(&q.action), keep(&q.subject_type), keep(&q.subject_id));
     let mut filter = q.filter();
     filter.limit = filter.limit.min(200);
     match crate::audit::list(&app, &auth.actor, &filter).await {

@@ -29,12 +29,7 @@ fn login_page(
     status: axum::http::StatusCode,
 ) -> Response {
     let (set_cookie, csrf) = session::pre_session_csrf(app);
-    (
-        status,
-        [(header::SET_COOKIE, set_cookie)],
-        Page(LoginPage { csrf, email, error }),
-    )
-        .into_response()
+    (status, [(header::SET_COOKIE, set_cookie)], Page(LoginPage { csrf, email, error })).into_response()
 }
 
 pub async fn show_login(State(app): State<AppState>, authn: Option<Extension<Authn>>) -> Response {
@@ -58,10 +53,7 @@ pub async fn submit_login(
     Extension(meta): Extension<RequestMeta>,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    if let Some(ip) = meta
-        .ip
-        .as_deref()
-        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+    if let Some(ip) = meta.ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
         && app.login_limiter.check_key(&ip).is_err()
     {
         let err = AppError::with_message(
@@ -73,18 +65,11 @@ pub async fn submit_login(
     match login::login(&app, &form.email, &form.password, &meta).await {
         Ok(LoginResult::SignedIn { token, mfa_pending }) => {
             let to = if mfa_pending { "/login/mfa" } else { "/" };
-            (
-                [(header::SET_COOKIE, session::session_cookie(&app, &token))],
-                Redirect::to(to),
-            )
-                .into_response()
+            ([(header::SET_COOKIE, session::session_cookie(&app, &token))], Redirect::to(to)).into_response()
         }
-        Ok(LoginResult::Refused) => login_page(
-            &app,
-            form.email,
-            Some(REFUSED.into()),
-            axum::http::StatusCode::UNAUTHORIZED,
-        ),
+        Ok(LoginResult::Refused) => {
+            login_page(&app, form.email, Some(REFUSED.into()), axum::http::StatusCode::UNAUTHORIZED)
+        }
         Err(e) => error_page(&e),
     }
 }
@@ -98,11 +83,9 @@ pub struct MfaPage {
 
 pub async fn show_mfa(authn: Option<Extension<Authn>>) -> Response {
     match authn.map(|a| a.0) {
-        Some(Authn::MfaPending { session, .. }) => Page(MfaPage {
-            csrf: session.csrf_token,
-            error: None,
-        })
-        .into_response(),
+        Some(Authn::MfaPending { session, .. }) => {
+            Page(MfaPage { csrf: session.csrf_token, error: None }).into_response()
+        }
         Some(Authn::Ready { .. }) => Redirect::to("/").into_response(),
         None => Redirect::to("/login").into_response(),
     }
@@ -126,13 +109,7 @@ pub async fn submit_mfa(
         Ok(true) => Redirect::to("/").into_response(),
         Ok(false) => {
             let error = Some("That code did not work. Enter the 6-digit code your app shows now, or one of your recovery codes.".into());
-            (
-                axum::http::StatusCode::UNAUTHORIZED,
-                Page(MfaPage {
-                    csrf: session.csrf_token,
-                    error,
-                }),
-            )
+            (axum::http::StatusCode::UNAUTHORIZED, Page(MfaPage { csrf: session.csrf_token, error }))
                 .into_response()
         }
         Err(e) => error_page(&e),
@@ -142,11 +119,7 @@ pub async fn submit_mfa(
 pub async fn logout(State(app): State<AppState>, authn: Option<Extension<Authn>>) -> Response {
     let clear = [(header::SET_COOKIE, session::clear_session_cookie(&app))];
     let ended = match authn.map(|a| a.0) {
-        Some(Authn::Ready {
-            actor,
-            session: Some(s),
-            ..
-        }) => session::end(&app, &actor, &s.token_hash).await,
+        Some(Authn::Ready { actor, session: Some(s), .. }) => session::end(&app, &actor, &s.token_hash).await,
         // A half-signed-in session (second factor pending) ends too.
         Some(Authn::MfaPending { session: s, .. }) => match app.store.begin().await {
             Ok(mut tx) => match tx.delete_session(&s.token_hash).await {

@@ -25,14 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/mfa/disable", post(account::disable_mfa))
         .route("/admin/users", get(admin::list_users).post(admin::create_user))
         .route("/admin/users/{user_id}", post(admin::update_user))
-        .route(
-            "/admin/users/{user_id}/reset-password",
-            post(admin::reset_password),
-        )
-        .route(
-            "/admin/api-keys",
-            get(admin::list_api_keys).post(admin::create_api_key),
-        )
+        .route("/admin/users/{user_id}/reset-password", post(admin::reset_password))
+        .route("/admin/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
         .route("/admin/api-keys/{api_key_id}/revoke", post(admin::revoke_api_key))
         .route("/admin/audit", get(admin::audit_log))
 }

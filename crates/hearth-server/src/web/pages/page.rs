@@ -42,11 +42,9 @@ pub fn error_page(err: &AppError) -> Response {
     }
     let message = match err {
         AppError::Code { message, .. } => message.to_string(),
-        AppError::Fields(f) => f
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
+        AppError::Fields(f) => {
+            f.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        }
         AppError::Internal(_) => code.message().to_owned(),
     };
     let title = match code {
@@ -64,9 +62,7 @@ pub fn error_page(err: &AppError) -> Response {
         request_id: crate::telemetry::current_request_id(),
         sign_in: matches!(code, ErrorCode::Unauthenticated | ErrorCode::CsrfInvalid),
     };
-    let html = page
-        .render()
-        .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
+    let html = page.render().unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
     (status, Html(html)).into_response()
 }
 
@@ -113,11 +109,6 @@ impl Nav {
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
         add("/account", "Account", None);
-        Self {
-            user,
-            role,
-            csrf: csrf.to_owned(),
-            links,
-        }
+        Self { user, role, csrf: csrf.to_owned(), links }
     }
 }

@@ -1,0 +1,238 @@
+//! Generated from the OpenAPI document and the permission table: every API operation must declare
+//! its permission; every role and API-key scope gets exactly what the table grants; and a caller
+//! from organization A gets 404 for every id of organization B, never B's data.
+
+use std::collections::BTreeMap;
+
+use hearth_core::{ApiScope, OrgId, Permission, Role};
+use serde_json::Value;
+
+use crate::helpers::{Staff, TestApp, both, json, seed_api_key, seed_org, seed_user};
+
+both!(every_role_and_scope_gets_exactly_what_the_table_grants, organization_b_ids_are_404_for_organization_a);
+
+/// Routes anyone may call. Every other operation must declare a permission.
+const PUBLIC: &[&str] = &["/", "/health", "/metrics"];
+
+struct Operation {
+    method: reqwest::Method,
+    path: String,
+    permission: Permission,
+}
+
+async fn operations(app: &TestApp) -> Vec<Operation> {
+    let doc = json(app.get("/openapi.json").await, 200).await;
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let scopes: Vec<&str> = op["security"]
+                .as_array()
+                .map(|reqs| {
+                    reqs.iter()
+                        .flat_map(|r| r.as_object().unwrap().values())
+                        .flat_map(|v| v.as_array().unwrap())
+                        .filter_map(Value::as_str)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if scopes.is_empty() {
+                assert!(
+                    PUBLIC.contains(&path.as_str()),
+                    "{method} {path} declares no permission: add `security(...)` to its #[utoipa::path]"
+                );
+                continue;
+            }
+            let permission = Permission::parse(scopes[0])
+                .unwrap_or_else(|| panic!("{method} {path}: unknown permission {}", scopes[0]));
+            assert!(scopes.iter().all(|s| *s == scopes[0]), "{method} {path}: one permission per operation");
+            ops.push(Operation {
+                method: method.to_uppercase().parse().unwrap(),
+                path: path.clone(),
+                permission,
+            });
+        }
+    }
+    assert!(ops.len() >= 15, "the API lists {} protected operations", ops.len());
+    ops
+}
+
+/// One organization's resources, by the path parameter that names them.
+struct Fixtures {
+    org: OrgId,
+    ids: BTreeMap<&'static str, String>,
+    /// Names that must never appear in another organization's responses.
+    secrets: Vec<String>,
+}
+
+async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
+    let org = seed_org(app, &format!("Org {label}")).await;
+    let system = hearth_server::auth::Actor::system(org, "test seed");
+    let loc = hearth_server::directory::create_location(
+        &app.state,
+        &system,
+        hearth_server::directory::CreateLocationInput {
+            name: format!("Ward-{label}-secret"),
+            time_zone: None,
+        },
+    )
+    .await
+    .unwrap();
+    let prac = hearth_server::directory::create_practitioner(
+        &app.state,
+        &system,
+        hearth_server::directory::CreatePractitionerInput {
+            given_name: "Ada".into(),
+            family_name: format!("Okafor-{label}-secret"),
+            external_id: Some(format!("P-{label}")),
+        },
+    )
+    .await
+    .unwrap();
+    // A low-ranked user every manager may manage.
+    let (user, email) = seed_user(app, org, Role::Viewer, None).await;
+    let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
+    let ids = BTreeMap::from([
+        ("location_id", loc.id.to_string()),
+        ("practitioner_id", prac.id.to_string()),
+        ("user_id", user.to_string()),
+        ("api_key_id", key.to_string()),
+    ]);
+    Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email] }
+}
+
+fn fill(path: &str, f: &Fixtures) -> String {
+    let mut out = path.to_owned();
+    while let Some(start) = out.find('{') {
+        let end = out[start..].find('}').unwrap() + start;
+        let name = &out[start + 1..end];
+        let id = f.ids.get(name).unwrap_or_else(|| {
+            panic!("no fixture for path parameter `{name}` of {path}: add one in access.rs")
+        });
+        out.replace_range(start..=end, id);
+    }
+    out
+}
+
+fn body_for(method: &reqwest::Method) -> Option<Value> {
+    (*method == reqwest::Method::POST || *method == reqwest::Method::PATCH).then(|| serde_json::json!({}))
+}
+
+async fn call(req: reqwest::RequestBuilder, method: &reqwest::Method) -> (u16, String) {
+    let req = match body_for(method) {
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn every_role_and_scope_gets_exactly_what_the_table_grants(app: TestApp) {
+    let ops = operations(&app).await;
+    let a = fixtures(&app, "A").await;
+    let mut checked = 0;
+    for role in Role::ALL {
+        let (_, email) = seed_user(&app, a.org, *role, None).await;
+        let staff: Staff = app.login(&email, crate::helpers::PASSWORD).await;
+        for op in &ops {
+            let (status, body) =
+                call(app.as_staff(&staff, op.method.clone(), &fill(&op.path, &a)), &op.method).await;
+            let granted = role.grants(op.permission);
+            if granted {
+                assert!(
+                    status != 401 && status != 403,
+                    "{role} should be allowed {} {} ({}): {status} {body}",
+                    op.method,
+                    op.path,
+                    op.permission.as_str()
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    403,
+                    "{role} must be refused {} {} ({}): {body}",
+                    op.method,
+                    op.path,
+                    op.permission.as_str()
+                );
+            }
+            checked += 1;
+        }
+    }
+    for scope in ApiScope::ALL {
+        let (_, key) = seed_api_key(&app, a.org, &[*scope]).await;
+        for op in &ops {
+            let (status, body) =
+                call(app.as_key(&key, op.method.clone(), &fill(&op.path, &a)), &op.method).await;
+            if scope.grants(op.permission) {
+                assert!(
+                    status != 401 && status != 403,
+                    "scope {} should be allowed {} {}: {status} {body}",
+                    scope.as_str(),
+                    op.method,
+                    op.path
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    403,
+                    "scope {} must be refused {} {}: {body}",
+                    scope.as_str(),
+                    op.method,
+                    op.path
+                );
+            }
+            checked += 1;
+        }
+    }
+    // Nobody at all: 401 everywhere.
+    for op in &ops {
+        let (status, _) =
+            call(app.client.request(op.method.clone(), app.url(&fill(&op.path, &a))), &op.method).await;
+        assert_eq!(status, 401, "{} {} without credentials", op.method, op.path);
+    }
+    assert!(checked > 200, "{checked} role × operation checks");
+}
+
+async fn organization_b_ids_are_404_for_organization_a(app: TestApp) {
+    let ops = operations(&app).await;
+    let a = fixtures(&app, "A").await;
+    let b = fixtures(&app, "B").await;
+    let (_, email) = seed_user(&app, a.org, Role::PxAdmin, None).await;
+    let admin = app.login(&email, crate::helpers::PASSWORD).await;
+    let (_, key) = seed_api_key(&app, a.org, &[ApiScope::Admin]).await;
+    let mut with_ids = 0;
+    for op in &ops {
+        let path_b = fill(&op.path, &b);
+        for (who, req) in [
+            ("px_admin session", app.as_staff(&admin, op.method.clone(), &path_b)),
+            ("admin API key", app.as_key(&key, op.method.clone(), &path_b)),
+        ] {
+            let (status, body) = call(req, &op.method).await;
+            if op.path.contains('{') {
+                // PATCH bodies are validated before the lookup; an empty body is valid for every PATCH.
+                assert_eq!(
+                    status, 404,
+                    "{who} of A: {} {} with B's id must be 404: {body}",
+                    op.method, op.path
+                );
+            }
+            for secret in &b.secrets {
+                assert!(
+                    !body.contains(secret.as_str()),
+                    "{who} of A saw B's data `{secret}` in {} {}: {body}",
+                    op.method,
+                    op.path
+                );
+            }
+        }
+        if op.path.contains('{') {
+            with_ids += 1;
+        }
+    }
+    assert!(with_ids >= 6, "{with_ids} operations take ids");
+    // Nothing was changed in B by all that.
+    let b_user = app.state.store.user(b.org, b.ids["user_id"].parse().unwrap()).await.unwrap();
+    assert!(b_user.active && !b_user.must_change_password);
+    let b_key = app.state.store.api_key(b.org, b.ids["api_key_id"].parse().unwrap()).await.unwrap();
+    assert!(b_key.revoked_at.is_none());
+}
