@@ -1,6 +1,6 @@
 //! The maintenance worker: periodic housekeeping that belongs to no request. Today it proves the
-//! background machinery is alive (heartbeat) and keeps SQLite's WAL file from growing without bound;
-//! expiring sessions and pruning old rate-limit state will run here too.
+//! background machinery is alive (heartbeat), deletes expired staff sessions, forgets idle sign-in
+//! rate-limit entries, and keeps SQLite's WAL file from growing without bound.
 
 use std::time::Duration;
 
@@ -18,10 +18,8 @@ pub async fn run(app: AppState, cancel: CancellationToken) -> anyhow::Result<()>
         app.heartbeats.beat(NAME);
         // About once a minute, fold the WAL back into the database (SQLite's automatic checkpoint
         // cannot finish while readers are active; a passive one never blocks them).
-        if ticks.is_multiple_of(12)
-            && let Err(e) = app.store.checkpoint().await
-        {
-            tracing::warn!(error = %e, "wal checkpoint failed");
+        if ticks.is_multiple_of(12) {
+            housekeeping(&app).await;
         }
         ticks += 1;
         tokio::select! {
@@ -31,4 +29,18 @@ pub async fn run(app: AppState, cancel: CancellationToken) -> anyhow::Result<()>
     }
     tracing::info!(worker = NAME, "worker stopped");
     Ok(())
+}
+
+async fn housekeeping(app: &AppState) {
+    let now = app.clock.now();
+    let idle = i64::try_from(app.config.auth.session_idle_minutes).unwrap_or(30);
+    match app.store.purge_sessions(now, now.plus(jiff::SignedDuration::from_mins(-idle))).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
+        Err(e) => tracing::warn!(error = %e, "session purge failed"),
+    }
+    app.login_limiter.retain_recent();
+    if let Err(e) = app.store.checkpoint().await {
+        tracing::warn!(error = %e, "wal checkpoint failed");
+    }
 }
