@@ -55,6 +55,8 @@ error_codes! {
     MethodNotAllowed     = "method_not_allowed"     => 405, Request,  "This method is not allowed on this resource.";
     AlreadyExists        = "already_exists"         => 409, Request,  "A resource with the same unique key already exists.";
     Conflict             = "conflict"               => 409, Request,  "The request conflicts with the current state of the resource.";
+    PreconditionRequired = "precondition_required"  => 428, Request,  "Send the version you read in `If-Match` (its ETag) to change this resource.";
+    PreconditionFailed   = "precondition_failed"    => 412, Request,  "The resource changed since you read it; read it again and reapply your change.";
     RequestTimeout       = "request_timeout"        => 503, System,   "The request took too long and was abandoned; retry later.";
     RateLimited          = "rate_limited"           => 429, Request,  "Too many requests; retry after the time in `Retry-After`.";
     Unauthenticated      = "unauthenticated"        => 401, Auth,     "Sign in or send a valid API key.";

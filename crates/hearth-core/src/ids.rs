@@ -59,6 +59,12 @@ id_type! {
     ApiKeyId,
     /// One entry of the audit trail.
     AuditEventId,
+    /// A patient record.
+    PatientId,
+    /// One entry of a patient's consent ledger.
+    ConsentId,
+    /// One patient lifecycle event.
+    PatientEventId,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod contact;
 pub mod error_code;
 pub mod ids;
 pub mod redact;
@@ -16,6 +17,8 @@ mod sqlx_types;
 pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
-pub use ids::{ApiKeyId, AuditEventId, LocationId, OrgId, PractitionerId, UserId};
+pub use ids::{
+    ApiKeyId, AuditEventId, ConsentId, LocationId, OrgId, PatientEventId, PatientId, PractitionerId, UserId,
+};
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

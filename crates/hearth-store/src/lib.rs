@@ -55,6 +55,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod locations;
 pub mod organizations;
+pub mod patients;
 pub mod practitioners;
 pub mod sessions;
 pub mod users;

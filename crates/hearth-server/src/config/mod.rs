@@ -31,6 +31,22 @@ pub struct Config {
     pub http: HttpConfig,
     pub workers: WorkersConfig,
     pub auth: AuthConfig,
+    pub patients: PatientsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatientsConfig {
+    /// How generated MRNs look: `{year}`, `{seq}` or `{seq:N}` (zero-padded to N digits).
+    pub mrn_pattern: String,
+    /// Country (ISO 3166 alpha-2) for phone numbers written without a country code.
+    pub phone_region: String,
+}
+
+impl Default for PatientsConfig {
+    fn default() -> Self {
+        Self { mrn_pattern: "MRN-{year}{seq:6}".into(), phone_region: "US".into() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +124,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             workers: WorkersConfig::default(),
             auth: AuthConfig::default(),
+            patients: PatientsConfig::default(),
         }
     }
 }
@@ -197,6 +214,15 @@ impl Config {
                 "auth.lockout_threshold and auth.login_attempts_per_minute_per_ip: expected at least 1"
                     .into(),
             );
+        }
+        if let Err(e) = crate::patients::mrn::check_pattern(&self.patients.mrn_pattern) {
+            errors.push(format!("patients.mrn_pattern: {e}"));
+        }
+        if self.patients.phone_region.parse::<phonenumber::country::Id>().is_err() {
+            errors.push(format!(
+                "patients.phone_region: `{}` is not a country code; expected two letters such as US, GB, MX",
+                self.patients.phone_region
+            ));
         }
         if self.workers.heartbeat_secs == 0 {
             errors.push("workers.heartbeat_secs: expected at least 1".into());

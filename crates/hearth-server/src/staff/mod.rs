@@ -48,12 +48,9 @@ fn may_manage(actor: &Actor, target_role: Role) -> Result<(), AppError> {
 }
 
 fn parse_email(raw: &str) -> Result<String, FieldError> {
-    let email = raw.trim().to_lowercase();
-    let opts = email_address::Options::default().without_display_text().with_required_tld();
-    if email.len() > 254 || email_address::EmailAddress::parse_with_options(&email, opts).is_err() {
-        return Err(FieldError::new("email", "expected an e-mail address such as dana@clinic.org"));
-    }
-    Ok(email)
+    hearth_core::contact::Email::parse(raw)
+        .map(|e| e.as_str().to_owned())
+        .map_err(|e| FieldError::new("email", e.to_string()))
 }
 
 async fn check_department(

@@ -14,7 +14,7 @@ use hearth_core::ErrorCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use extract::{ApiJson, ApiPath, ApiQuery, parse_json};
 
 use crate::error::AppError;
 use crate::state::AppState;

@@ -16,7 +16,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "system", description = "Health, metrics and this document"),
         (name = "directory", description = "The organization, its locations and practitioners"),
-        (name = "staff", description = "Staff accounts, API keys and the audit trail")
+        (name = "staff", description = "Staff accounts, API keys and the audit trail"),
+        (name = "patients", description = "Patient records and consent; every read is audited")
     )
 )]
 struct Doc;

@@ -88,6 +88,13 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
     )
     .await
     .unwrap();
+    let record: hearth_server::patients::PatientRecord = serde_json::from_value(serde_json::json!({
+        "name": {"family": format!("Doe-{label}-secret"), "given": ["Jane"]},
+        "birth_date": "1980-04-02",
+        "phones": [{"value": "+12025550143"}]
+    }))
+    .unwrap();
+    let patient = hearth_server::patients::create(&app.state, &system, record).await.unwrap();
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -96,8 +103,9 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("practitioner_id", prac.id.to_string()),
         ("user_id", user.to_string()),
         ("api_key_id", key.to_string()),
+        ("patient_id", patient.id.to_string()),
     ]);
-    Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email] }
+    Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email, patient.record.name.family] }
 }
 
 fn fill(path: &str, f: &Fixtures) -> String {
@@ -113,13 +121,23 @@ fn fill(path: &str, f: &Fixtures) -> String {
     out
 }
 
-fn body_for(method: &reqwest::Method) -> Option<Value> {
-    (*method == reqwest::Method::POST || *method == reqwest::Method::PATCH).then(|| serde_json::json!({}))
+/// Valid bodies for operations on an existing resource whose body has required fields, so that
+/// with another organization's id the only possible answer is 404. Others get `{}`.
+fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
+    if *method != reqwest::Method::POST && *method != reqwest::Method::PATCH {
+        return None;
+    }
+    Some(match path {
+        "/api/v1/patients/{patient_id}/consents" => {
+            serde_json::json!({"channel": "sms", "opted_in": true, "source": "staff"})
+        }
+        _ => serde_json::json!({}),
+    })
 }
 
-async fn call(req: reqwest::RequestBuilder, method: &reqwest::Method) -> (u16, String) {
-    let req = match body_for(method) {
-        Some(b) => req.json(&b),
+async fn call(req: reqwest::RequestBuilder, method: &reqwest::Method, path: &str) -> (u16, String) {
+    let req = match valid_body(method, path) {
+        Some(b) => req.json(&b).header("if-match", "\"1\""),
         None => req,
     };
     let res = req.send().await.unwrap();
@@ -135,7 +153,8 @@ async fn every_role_and_scope_gets_exactly_what_the_table_grants(app: TestApp) {
         let staff: Staff = app.login(&email, crate::helpers::PASSWORD).await;
         for op in &ops {
             let (status, body) =
-                call(app.as_staff(&staff, op.method.clone(), &fill(&op.path, &a)), &op.method).await;
+                call(app.as_staff(&staff, op.method.clone(), &fill(&op.path, &a)), &op.method, &op.path)
+                    .await;
             let granted = role.grants(op.permission);
             if granted {
                 assert!(
@@ -162,7 +181,7 @@ async fn every_role_and_scope_gets_exactly_what_the_table_grants(app: TestApp) {
         let (_, key) = seed_api_key(&app, a.org, &[*scope]).await;
         for op in &ops {
             let (status, body) =
-                call(app.as_key(&key, op.method.clone(), &fill(&op.path, &a)), &op.method).await;
+                call(app.as_key(&key, op.method.clone(), &fill(&op.path, &a)), &op.method, &op.path).await;
             if scope.grants(op.permission) {
                 assert!(
                     status != 401 && status != 403,
@@ -187,7 +206,8 @@ async fn every_role_and_scope_gets_exactly_what_the_table_grants(app: TestApp) {
     // Nobody at all: 401 everywhere.
     for op in &ops {
         let (status, _) =
-            call(app.client.request(op.method.clone(), app.url(&fill(&op.path, &a))), &op.method).await;
+            call(app.client.request(op.method.clone(), app.url(&fill(&op.path, &a))), &op.method, &op.path)
+                .await;
         assert_eq!(status, 401, "{} {} without credentials", op.method, op.path);
     }
     assert!(checked > 200, "{checked} role × operation checks");
@@ -207,9 +227,8 @@ async fn organization_b_ids_are_404_for_organization_a(app: TestApp) {
             ("px_admin session", app.as_staff(&admin, op.method.clone(), &path_b)),
             ("admin API key", app.as_key(&key, op.method.clone(), &path_b)),
         ] {
-            let (status, body) = call(req, &op.method).await;
+            let (status, body) = call(req, &op.method, &op.path).await;
             if op.path.contains('{') {
-                // PATCH bodies are validated before the lookup; an empty body is valid for every PATCH.
                 assert_eq!(
                     status, 404,
                     "{who} of A: {} {} with B's id must be 404: {body}",

@@ -9,4 +9,5 @@ mod access;
 mod audit;
 mod auth;
 mod cli;
+mod patients;
 mod system;

@@ -7,6 +7,7 @@ mod audit;
 
 pub use audit::{AuditEventView, AuditQuery};
 mod directory;
+mod patients;
 mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -19,4 +20,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())
+        .merge(patients::routes())
 }

@@ -1,0 +1,324 @@
+//! Patients: create, read (every staff read is audited), update with optimistic concurrency, soft
+//! delete and reactivate, list with filters, and the consent ledger. Every change writes the record,
+//! its audit event and a lifecycle event (`patient.created`, `.updated`, `.deleted`, `.reactivated`)
+//! in one transaction.
+
+mod consent;
+mod model;
+pub mod mrn;
+
+use hearth_core::contact::{Email, Phone};
+use hearth_core::{ErrorCode, PatientId};
+use hearth_store::StoreError;
+use hearth_store::patients::{PatientFilter, PatientRow};
+
+pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
+pub use model::{PatientRecord, PatientView};
+
+use crate::audit::{self, snapshot};
+use crate::auth::Actor;
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+fn view(row: &PatientRow) -> Result<PatientView, AppError> {
+    PatientView::try_from(row).map_err(AppError::Internal)
+}
+
+fn today(app: &AppState) -> jiff::civil::Date {
+    app.clock.now().get().to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+fn key_taken(e: StoreError) -> AppError {
+    match e {
+        StoreError::Unique(name) if name == "patients_org_id_mrn_key" => {
+            AppError::field("mrn", "another patient already has this MRN")
+        }
+        StoreError::Unique(name) if name.starts_with("patient_identifiers") => {
+            AppError::field("identifiers", "another patient already has one of these identifiers")
+        }
+        e => e.into(),
+    }
+}
+
+async fn event(
+    tx: &mut hearth_store::Tx,
+    app: &AppState,
+    actor: &Actor,
+    row: &PatientRow,
+    kind: &str,
+) -> Result<(), AppError> {
+    let payload =
+        serde_json::json!({"patient_id": row.id, "version": row.version, "mrn": row.mrn}).to_string();
+    tx.append_patient_event(actor.org, row.id, kind, &payload, app.clock.now()).await?;
+    Ok(())
+}
+
+pub async fn create(app: &AppState, actor: &Actor, record: PatientRecord) -> Result<PatientView, AppError> {
+    let cfg = &app.config.patients;
+    let (record, fields) =
+        model::normalize(&record, today(app), &cfg.phone_region).map_err(AppError::Fields)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let mrn = if let Some(m) = &record.mrn {
+        m.clone()
+    } else {
+        let year = today(app).year();
+        let seq = tx.next_mrn_number(actor.org, i32::from(year)).await?;
+        mrn::render(&cfg.mrn_pattern, year, seq).map_err(|e| anyhow::anyhow!("patients.mrn_pattern: {e}"))?
+    };
+    let row = tx.insert_patient(actor.org, PatientId::new(), &mrn, &fields, now).await.map_err(key_taken)?;
+    let v = view(&row)?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "patient.create",
+        Some(("patient", row.id.to_string())),
+        None,
+        snapshot(&v),
+    )
+    .await?;
+    event(&mut tx, app, actor, &row, "patient.created").await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// Reads one patient; the read is audited.
+pub async fn get(app: &AppState, actor: &Actor, id: PatientId) -> Result<PatientView, AppError> {
+    let row = app.store.patient(actor.org, id).await?;
+    let mut tx = app.store.begin().await?;
+    audit::record(
+        &mut tx,
+        app.clock.now(),
+        actor,
+        "patient.read",
+        Some(("patient", id.to_string())),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    view(&row)
+}
+
+/// Filters for listing patients; phone and e-mail may be written in any notation.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PatientQuery {
+    /// active | inactive | deleted | merged (default: active and inactive)
+    pub status: Option<String>,
+    pub mrn: Option<String>,
+    /// YYYY-MM-DD
+    pub birth_date: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// `system|value`
+    pub identifier: Option<String>,
+    /// Start of the family name.
+    pub family: Option<String>,
+    /// 1–500, default 50.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<PatientView>, AppError> {
+    let mut errors = Vec::new();
+    let blank = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let phone = blank(q.phone).and_then(|p| {
+        Phone::parse(&p, &app.config.patients.phone_region)
+            .map(|p| p.as_str().to_owned())
+            .map_err(|e| errors.push(FieldError::new("phone", e.to_string())))
+            .ok()
+    });
+    let email = blank(q.email).and_then(|m| {
+        Email::parse(&m)
+            .map(|m| m.as_str().to_owned())
+            .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
+            .ok()
+    });
+    let identifier = blank(q.identifier).and_then(|i| match i.split_once('|') {
+        Some((s, v)) if !s.is_empty() && !v.is_empty() => Some((s.to_owned(), v.to_owned())),
+        _ => {
+            errors.push(FieldError::new("identifier", "expected system|value, e.g. epic|E123"));
+            None
+        }
+    });
+    let status = blank(q.status);
+    if status.as_deref().is_some_and(|s| !["active", "inactive", "deleted", "merged"].contains(&s)) {
+        errors.push(FieldError::new("status", "expected one of active, inactive, deleted, merged"));
+    }
+    let birth_date = blank(q.birth_date);
+    if birth_date.as_deref().is_some_and(|d| d.parse::<jiff::civil::Date>().is_err()) {
+        errors.push(FieldError::new("birth_date", "expected a date as YYYY-MM-DD"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Fields(errors));
+    }
+    let filter = PatientFilter {
+        status,
+        mrn: blank(q.mrn),
+        birth_date,
+        phone,
+        email,
+        identifier,
+        family_prefix: blank(q.family),
+        limit: q.limit.unwrap_or(50),
+        offset: q.offset.unwrap_or(0),
+    };
+    let rows = app.store.list_patients(actor.org, &filter).await?;
+    let views = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
+    // Which records were shown, not what was searched for (search terms can be PHI).
+    let ids: Vec<String> = views.iter().map(|v| v.id.to_string()).collect();
+    let mut tx = app.store.begin().await?;
+    audit::record(
+        &mut tx,
+        app.clock.now(),
+        actor,
+        "patient.list",
+        None,
+        None,
+        snapshot(&serde_json::json!({"patient_ids": ids})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(views)
+}
+
+fn require_version(if_match: Option<i64>) -> Result<i64, AppError> {
+    if_match.ok_or_else(|| {
+        AppError::with_message(
+            ErrorCode::PreconditionRequired,
+            "send the record's version in If-Match (its ETag)",
+        )
+    })
+}
+
+fn stale(e: StoreError) -> AppError {
+    match e {
+        StoreError::Stale => AppError::with_message(
+            ErrorCode::PreconditionFailed,
+            "the patient changed since you read it; read it again",
+        ),
+        e => key_taken(e),
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7386) to the record at version `if_match`.
+pub async fn update(
+    app: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    if_match: Option<i64>,
+    patch: serde_json::Value,
+) -> Result<PatientView, AppError> {
+    let before = view(&app.store.patient(actor.org, id).await?)?;
+    let expected = require_version(if_match)?;
+    if !patch.is_object() {
+        return Err(AppError::field("(body)", "expected a JSON object with the fields to change"));
+    }
+    if patch.get("mrn").is_some_and(|m| m.as_str() != Some(before.mrn.as_str())) {
+        return Err(AppError::field("mrn", "the MRN cannot change"));
+    }
+    let mut merged = serde_json::to_value(&before.record).map_err(anyhow::Error::from)?;
+    merge_patch(&mut merged, &patch);
+    if let Some(obj) = merged.as_object_mut() {
+        obj.remove("mrn");
+    }
+    let record: PatientRecord = crate::web::parse_json(merged.to_string().as_bytes())?;
+    let (_, fields) =
+        model::normalize(&record, today(app), &app.config.patients.phone_region).map_err(AppError::Fields)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let row = tx.update_patient(actor.org, id, expected, &fields, now).await.map_err(stale)?;
+    let after = view(&row)?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "patient.update",
+        Some(("patient", id.to_string())),
+        snapshot(&before),
+        snapshot(&after),
+    )
+    .await?;
+    event(&mut tx, app, actor, &row, "patient.updated").await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (target.as_object_mut(), patch.as_object()) {
+        (Some(t), Some(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+async fn set_status(
+    app: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    if_match: Option<i64>,
+    status: &str,
+    action: &str,
+    kind: &str,
+) -> Result<PatientView, AppError> {
+    let before = view(&app.store.patient(actor.org, id).await?)?;
+    if before.status == "merged" {
+        return Err(AppError::with_message(
+            ErrorCode::Conflict,
+            "this record was merged into another; change the survivor",
+        ));
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let row = tx.set_patient_status(actor.org, id, if_match, status, now).await.map_err(stale)?;
+    let after = view(&row)?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action,
+        Some(("patient", id.to_string())),
+        snapshot(&before),
+        snapshot(&after),
+    )
+    .await?;
+    event(&mut tx, app, actor, &row, kind).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Soft delete: the record stays (and can be reactivated) but leaves lists and messaging.
+pub async fn delete(
+    app: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    if_match: Option<i64>,
+) -> Result<PatientView, AppError> {
+    set_status(app, actor, id, if_match, "deleted", "patient.delete", "patient.deleted").await
+}
+
+pub async fn reactivate(app: &AppState, actor: &Actor, id: PatientId) -> Result<PatientView, AppError> {
+    set_status(app, actor, id, None, "active", "patient.reactivate", "patient.reactivated").await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut doc = serde_json::json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        super::merge_patch(&mut doc, &serde_json::json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(doc, serde_json::json!({"a": "z", "c": {"d": "e"}}));
+        super::merge_patch(&mut doc, &serde_json::json!({"c": [1]}));
+        assert_eq!(doc, serde_json::json!({"a": "z", "c": [1]}));
+    }
+}

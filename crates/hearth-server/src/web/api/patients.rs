@@ -1,0 +1,148 @@
+//! `/api/v1/patients`: records, their versions (ETag / If-Match), and consent.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_core::{ErrorCode, PatientId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Authorized, perms};
+use crate::error::{AppError, ErrorBody};
+use crate::patients::{self, ConsentInput, ConsentsView, PatientQuery, PatientRecord, PatientView};
+use crate::state::AppState;
+use crate::web::{ApiJson, ApiPath, ApiQuery};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_patients, create_patient))
+        .routes(routes!(get_patient, update_patient, delete_patient))
+        .routes(routes!(reactivate_patient))
+        .routes(routes!(list_consents, record_consent))
+}
+
+/// The record with its version as a strong ETag.
+fn with_etag(status: StatusCode, v: PatientView) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", v.version)).ok();
+    let mut res = (status, Json(v)).into_response();
+    if let Some(etag) = etag {
+        res.headers_mut().insert(header::ETAG, etag);
+    }
+    res
+}
+
+/// The version in `If-Match` (`"3"`, `W/"3"` or `3`); a malformed one is an error, a missing one None.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let s = v.to_str().unwrap_or_default().trim().trim_start_matches("W/").trim_matches('"');
+    s.parse().map(Some).map_err(|_| {
+        AppError::with_message(
+            ErrorCode::InvalidRequest,
+            "If-Match: expected the ETag of the record, e.g. \"3\"",
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(PatientQuery),
+    security(("session" = ["patient:read"]), ("api_key" = ["patient:read"])),
+    responses((status = 200, body = Vec<PatientView>), (status = 422, body = ErrorBody)))]
+async fn list_patients(
+    auth: Authorized<perms::PatientRead>,
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<PatientQuery>,
+) -> Result<Json<Vec<PatientView>>, AppError> {
+    Ok(Json(patients::list(&app, &auth.actor, q).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = PatientRecord,
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 201, body = PatientView), (status = 422, body = ErrorBody)))]
+async fn create_patient(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiJson(record): ApiJson<PatientRecord>,
+) -> Result<Response, AppError> {
+    Ok(with_etag(StatusCode::CREATED, patients::create(&app, &auth.actor, record).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{patient_id}", tag = "patients",
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:read"]), ("api_key" = ["patient:read"])),
+    responses((status = 200, body = PatientView, headers(("etag" = String))), (status = 404, body = ErrorBody)))]
+async fn get_patient(
+    auth: Authorized<perms::PatientRead>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+) -> Result<Response, AppError> {
+    Ok(with_etag(StatusCode::OK, patients::get(&app, &auth.actor, id).await?))
+}
+
+/// A JSON merge patch (RFC 7386) of the record; `If-Match` must carry the version it was read at.
+#[utoipa::path(patch, path = "/api/v1/patients/{patient_id}", tag = "patients", request_body(content = Object, content_type = "application/merge-patch+json"),
+    params(("patient_id" = String, Path, format = Uuid), ("if-match" = String, Header, description = "The ETag you read")),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 200, body = PatientView), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody),
+               (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)))]
+async fn update_patient(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> Result<Response, AppError> {
+    let version = if_match(&headers)?;
+    Ok(with_etag(StatusCode::OK, patients::update(&app, &auth.actor, id, version, patch).await?))
+}
+
+/// Soft delete. With `If-Match`, only if the record is still at that version.
+#[utoipa::path(delete, path = "/api/v1/patients/{patient_id}", tag = "patients",
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 200, body = PatientView), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
+async fn delete_patient(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let version = if_match(&headers)?;
+    Ok(with_etag(StatusCode::OK, patients::delete(&app, &auth.actor, id, version).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/{patient_id}/reactivate", tag = "patients",
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 200, body = PatientView), (status = 404, body = ErrorBody)))]
+async fn reactivate_patient(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+) -> Result<Response, AppError> {
+    Ok(with_etag(StatusCode::OK, patients::reactivate(&app, &auth.actor, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{patient_id}/consents", tag = "patients",
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:read"]), ("api_key" = ["patient:read"])),
+    responses((status = 200, body = ConsentsView), (status = 404, body = ErrorBody)))]
+async fn list_consents(
+    auth: Authorized<perms::PatientRead>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+) -> Result<Json<ConsentsView>, AppError> {
+    Ok(Json(patients::consents(&app, &auth.actor, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/{patient_id}/consents", tag = "patients", request_body = ConsentInput,
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 201, body = ConsentsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_consent(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+    ApiJson(input): ApiJson<ConsentInput>,
+) -> Result<(StatusCode, Json<ConsentsView>), AppError> {
+    Ok((StatusCode::CREATED, Json(patients::record_consent(&app, &auth.actor, id, input).await?)))
+}
