@@ -36,6 +36,10 @@ impl UtcTime {
     pub fn unix_seconds(self) -> i64 {
         self.0.as_second()
     }
+    /// For people: `2026-11-23 07:27:50 UTC`.
+    pub fn to_display(self) -> String {
+        format!("{} UTC", self.0.strftime("%Y-%m-%d %H:%M:%S"))
+    }
     /// The fixed-width text form used by SQLite.
     pub fn to_db_text(self) -> String {
         format!("{}", self.0.strftime("%Y-%m-%dT%H:%M:%S.%6fZ"))

@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod audit;
 mod auth;
+mod browser;
 mod cli;
 mod patients;
 mod system;

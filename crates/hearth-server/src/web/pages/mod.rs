@@ -29,4 +29,18 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
         .route("/admin/api-keys/{api_key_id}/revoke", post(admin::revoke_api_key))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+}
+
+/// A small hearth-fire icon, cacheable for a day.
+async fn favicon() -> impl axum::response::IntoResponse {
+    const SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#9a3412"/><path d="M16 5c1 5 7 7 7 14a7 7 0 0 1-14 0c0-4 2-6 4-8 0 3 1 5 3 5-1-4 0-8 0-11z" fill="#fed7aa"/></svg>"##;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        SVG,
+    )
 }

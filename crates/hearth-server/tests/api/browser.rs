@@ -1,0 +1,142 @@
+//! Pages in headless Chromium (tests/browser): the real binary is started in an empty directory, a
+//! PX admin is created with the CLI, and a Node/Playwright scenario drives the pages on a phone-sized
+//! screen, failing on console errors, CSP violations or requests that leave the machine. Screenshots
+//! go to `.ci-artifacts/screenshots/<scenario>/`.
+//!
+//! Without Chromium, Node or `tests/browser/node_modules` the tests skip with a message, unless
+//! `HEARTH_TEST_REQUIRE_BROWSER=1` (CI) makes that a failure.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hearth");
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// What is missing for browser tests, if anything.
+fn missing() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!("{chromium} (apt-get install chromium)"));
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node".into());
+    }
+    if !workspace().join("tests/browser/node_modules/playwright-core").exists() {
+        return Some("tests/browser/node_modules (cd tests/browser && npm ci)".into());
+    }
+    None
+}
+
+#[allow(clippy::print_stderr)] // a skipped test says why
+fn skip_or_fail() -> bool {
+    match missing() {
+        None => false,
+        Some(what) => {
+            assert!(
+                std::env::var("HEARTH_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "browser tests required but {what} is missing"
+            );
+            eprintln!("skipped: browser tests need {what}");
+            true
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hearth(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+/// Starts Hearth in a fresh directory with a PX admin whose password is `password`.
+fn start(email: &str, password: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut admin = hearth(dir.path())
+        .args([
+            "admin",
+            "create",
+            "--org",
+            "Riverside Clinic",
+            "--email",
+            email,
+            "--time-zone",
+            "America/Chicago",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(admin.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(admin.wait().unwrap().success(), "hearth admin create failed");
+    let mut child = hearth(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the banner names the URL")
+        .trim_end_matches('/')
+        .to_owned();
+    Server { child, url, _dir: dir }
+}
+
+/// Runs `scenario` against `base_url` with extra environment; panics with the runner's output on failure.
+pub fn run_scenario(base_url: &str, scenario: &str, env: &[(&str, &str)]) {
+    let shots = workspace().join(".ci-artifacts/screenshots").join(scenario);
+    let out = Command::new("node")
+        .arg(workspace().join("tests/browser/check.mjs"))
+        .env("HEARTH_URL", base_url)
+        .env("HEARTH_SCENARIO", scenario)
+        .env("HEARTH_SCREENSHOTS", &shots)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "scenario {scenario} failed:\n{stderr}\n{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
+    assert_eq!(summary["ok"], true, "{stdout}");
+    assert!(summary["shots_taken"].as_u64().unwrap_or(0) > 0, "the scenario took screenshots");
+}
+
+#[test]
+fn start_page_and_api_docs() {
+    if skip_or_fail() {
+        return;
+    }
+    let server = start("admin@riverside.example", "plum tree at dawn 42");
+    run_scenario(&server.url, "home", &[]);
+}
+
+#[test]
+fn staff_sign_in_users_keys_audit_and_two_step() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    run_scenario(&server.url, "staff", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}

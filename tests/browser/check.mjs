@@ -1,0 +1,72 @@
+// Runs one scenario of tests/browser/scenarios against a running Hearth in headless Chromium.
+//   HEARTH_URL=http://127.0.0.1:PORT HEARTH_SCENARIO=staff HEARTH_SCREENSHOTS=dir node check.mjs
+// Fails on a broken expectation, a console error, a CSP violation, a failed request, or any request
+// that leaves the machine. Screenshots are full-page PNGs at a phone's size (390×844).
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const base = (process.env.HEARTH_URL ?? '').replace(/\/$/, '');
+const scenario = process.env.HEARTH_SCENARIO ?? 'home';
+const shots = process.env.HEARTH_SCREENSHOTS ?? join(here, '..', '..', '.ci-artifacts', 'screenshots', scenario);
+if (!base.startsWith('http://127.0.0.1') && !base.startsWith('http://localhost')) {
+  console.error('HEARTH_URL must be a loopback http URL');
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+const problems = [];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  // Playwright starts every launch with a fresh, temporary profile.
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, locale: 'en-US' });
+await context.addInitScript(() => {
+  document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+});
+const page = await context.newPage();
+page.on('console', (m) => {
+  // Pages answer refused forms with 4xx on purpose; failing sub-resources are caught by status below.
+  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error on ${page.url()}: ${m.text()}`);
+});
+page.on('response', (r) => {
+  if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`${r.status()} for ${r.request().resourceType()} ${r.url()}`);
+});
+page.on('pageerror', (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
+page.on('request', (r) => {
+  const u = new URL(r.url());
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname) && u.protocol !== 'data:') problems.push(`request off the machine: ${r.url()}`);
+});
+page.on('requestfailed', (r) => {
+  // A navigation cancels requests still in flight (net::ERR_ABORTED); that is not a fault.
+  if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+});
+
+let step = 0;
+const shot = async (name) => {
+  step += 1;
+  const file = join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+};
+const expect = (cond, message) => { if (!cond) throw new Error(`expectation failed: ${message}`); };
+
+let failure = null;
+try {
+  const { run } = await import(join(here, 'scenarios', `${scenario}.mjs`));
+  await run({ page, base, shot, expect });
+} catch (e) {
+  failure = e;
+  try { await shot('failure'); } catch { /* the page may be gone */ }
+}
+await browser.close();
+
+const ok = !failure && problems.length === 0;
+if (failure) console.error(String(failure.stack ?? failure));
+for (const p of problems) console.error(p);
+console.log(JSON.stringify({ scenario, ok, screenshots: shots, shots_taken: step, problems: problems.length, error: failure ? String(failure.message) : null }));
+process.exit(ok ? 0 : 1);
