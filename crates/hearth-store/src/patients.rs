@@ -45,6 +45,8 @@ pub struct PatientFields {
     pub identifiers: Vec<(String, String)>,
     /// ("phone" | "email", normalized value).
     pub contacts: Vec<(&'static str, String)>,
+    /// Name search keys (see `hearth_core::names`).
+    pub name_keys: Vec<String>,
 }
 
 /// Filters for listing; `None` matches everything. Deleted and merged records are left out unless
@@ -59,6 +61,8 @@ pub struct PatientFilter {
     pub identifier: Option<(String, String)>,
     /// Case-insensitive prefix of the family name.
     pub family_prefix: Option<String>,
+    /// Records with at least one of these name keys (candidates for a name search).
+    pub name_keys: Vec<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -136,6 +140,7 @@ impl Tx {
     ) -> Result<PatientRow, StoreError> {
         const CLEAR_IDS: &str = "delete from patient_identifiers where patient_id = $1";
         const CLEAR_CONTACTS: &str = "delete from patient_contacts where patient_id = $1";
+        const CLEAR_NAMES: &str = "delete from patient_name_keys where patient_id = $1";
         let sql = format!(
             "update patients set family_name = $4, given_names = $5, birth_date = $6, gender = $7,
                     preferred_language = $8, preferred_channel = $9, time_zone = $10, document = $11,
@@ -160,6 +165,7 @@ impl Tx {
         let Some(row) = row else { return Err(self.missing_or_stale(org, id).await) };
         on_tx!(self, |c| sqlx::query(CLEAR_IDS).bind(id).execute(c).await.map(|_| ()))?;
         on_tx!(self, |c| sqlx::query(CLEAR_CONTACTS).bind(id).execute(c).await.map(|_| ()))?;
+        on_tx!(self, |c| sqlx::query(CLEAR_NAMES).bind(id).execute(c).await.map(|_| ()))?;
         self.write_keys(org, id, f).await?;
         Ok(row)
     }
@@ -206,12 +212,22 @@ impl Tx {
             "insert into patient_identifiers (org_id, patient_id, system, value) values ($1, $2, $3, $4)";
         const CONTACT_SQL: &str =
             "insert into patient_contacts (org_id, patient_id, kind, value) values ($1, $2, $3, $4)";
+        const NAME_SQL: &str = "insert into patient_name_keys (org_id, patient_id, key) values ($1, $2, $3)";
         for (system, value) in &f.identifiers {
             on_tx!(self, |c| sqlx::query(ID_SQL)
                 .bind(org)
                 .bind(id)
                 .bind(system)
                 .bind(value)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+        for key in &f.name_keys {
+            on_tx!(self, |c| sqlx::query(NAME_SQL)
+                .bind(org)
+                .bind(id)
+                .bind(key)
                 .execute(c)
                 .await
                 .map(|_| ()))?;
@@ -282,6 +298,16 @@ impl Store {
     }
 
     pub async fn list_patients(&self, org: OrgId, f: &PatientFilter) -> Result<Vec<PatientRow>, StoreError> {
+        // Only placeholders are generated here; every value is bound.
+        let names = if f.name_keys.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (0..f.name_keys.len()).map(|i| format!("${}", i + 12)).collect();
+            format!(
+                "and p.id in (select patient_id from patient_name_keys where org_id = $1 and key in ({}))",
+                marks.join(", ")
+            )
+        };
         let sql = format!(
             "select {COLUMNS} from patients p
               where org_id = $1
@@ -295,26 +321,31 @@ impl Store {
                         where k.org_id = p.org_id and k.patient_id = p.id and k.kind = 'email' and k.value = $7))
                 and ($8 is null or exists (select 1 from patient_identifiers i
                         where i.org_id = p.org_id and i.patient_id = p.id and i.system = $8 and i.value = $9))
+                {names}
               order by family_name, given_names, id
               limit $10 offset $11"
         );
         let prefix =
             f.family_prefix.as_ref().map(|p| format!("{}%", p.to_lowercase().replace(['%', '_'], "")));
         let (system, value) = f.identifier.clone().unzip();
-        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org)
-            .bind(&f.status)
-            .bind(&f.mrn)
-            .bind(&f.birth_date)
-            .bind(&prefix)
-            .bind(&f.phone)
-            .bind(&f.email)
-            .bind(&system)
-            .bind(&value)
-            .bind(f.limit.clamp(1, 500))
-            .bind(f.offset.max(0))
-            .fetch_all(p)
-            .await)?)
+        Ok(on_pool!(self, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(org)
+                .bind(&f.status)
+                .bind(&f.mrn)
+                .bind(&f.birth_date)
+                .bind(&prefix)
+                .bind(&f.phone)
+                .bind(&f.email)
+                .bind(&system)
+                .bind(&value)
+                .bind(f.limit.clamp(1, 500))
+                .bind(f.offset.max(0));
+            for key in &f.name_keys {
+                q = q.bind(key);
+            }
+            q.fetch_all(p).await
+        })?)
     }
 
     /// The whole ledger of a patient, oldest first.

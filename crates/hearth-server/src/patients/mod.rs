@@ -117,6 +117,9 @@ pub struct PatientQuery {
     pub identifier: Option<String>,
     /// Start of the family name.
     pub family: Option<String>,
+    /// Any part of the name, typo-tolerant and phonetic ("Jon Smyth" finds John Smith); results are
+    /// ranked by similarity.
+    pub name: Option<String>,
     /// 1–500, default 50.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -152,9 +155,15 @@ pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<
     if birth_date.as_deref().is_some_and(|d| d.parse::<jiff::civil::Date>().is_err()) {
         errors.push(FieldError::new("birth_date", "expected a date as YYYY-MM-DD"));
     }
+    let name = blank(q.name);
+    let name_keys = name.as_deref().map(hearth_core::names::query_keys).unwrap_or_default();
+    if name.is_some() && name_keys.is_empty() {
+        errors.push(FieldError::new("name", "expected letters of a name"));
+    }
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));
     }
+    let (limit, offset) = (q.limit.unwrap_or(50).clamp(1, 500), q.offset.unwrap_or(0).max(0));
     let filter = PatientFilter {
         status,
         mrn: blank(q.mrn),
@@ -163,10 +172,15 @@ pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<
         email,
         identifier,
         family_prefix: blank(q.family),
-        limit: q.limit.unwrap_or(50),
-        offset: q.offset.unwrap_or(0),
+        // A name search ranks up to 500 candidates, then pages.
+        limit: if name.is_some() { 500 } else { limit },
+        offset: if name.is_some() { 0 } else { offset },
+        name_keys,
     };
-    let rows = app.store.list_patients(actor.org, &filter).await?;
+    let mut rows = app.store.list_patients(actor.org, &filter).await?;
+    if let Some(name) = &name {
+        rows = rank_by_name(rows, name, offset, limit);
+    }
     let views = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     // Which records were shown, not what was searched for (search terms can be PHI).
     let ids: Vec<String> = views.iter().map(|v| v.id.to_string()).collect();
@@ -183,6 +197,30 @@ pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<
     .await?;
     tx.commit().await?;
     Ok(views)
+}
+
+/// Keeps the rows whose names match `query`, best first, then pages.
+fn rank_by_name(rows: Vec<PatientRow>, query: &str, offset: i64, limit: i64) -> Vec<PatientRow> {
+    let mut scored: Vec<(f64, PatientRow)> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let names = r
+                .given_names
+                .split(' ')
+                .chain([r.family_name.as_str()])
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            hearth_core::names::score(query, &refs).map(|s| (s, r))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.family_name.cmp(&b.1.family_name)));
+    scored
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(0))
+        .take(usize::try_from(limit).unwrap_or(50))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 fn require_version(if_match: Option<i64>) -> Result<i64, AppError> {

@@ -236,6 +236,11 @@ pub fn normalize(
         preferred_channel: out.preferred_channel.clone(),
         time_zone: out.time_zone.clone(),
         document: serde_json::to_string(&stored).unwrap_or_default(),
+        name_keys: hearth_core::names::record_keys(
+            std::iter::once(&out.name)
+                .chain(&out.other_names)
+                .flat_map(|n| std::iter::once(n.family.as_str()).chain(n.given.iter().map(String::as_str))),
+        ),
         identifiers,
         contacts,
     };

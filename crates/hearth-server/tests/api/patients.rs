@@ -14,6 +14,7 @@ both!(
     bad_input_names_the_field_and_writes_nothing,
     consent_ledger_keeps_history_and_derives_current,
     reads_are_audited_and_lifecycle_events_written,
+    name_search_is_typo_tolerant_phonetic_and_ranked,
 );
 
 async fn setup(app: &TestApp) -> (OrgId, String) {
@@ -225,4 +226,47 @@ async fn reads_are_audited_and_lifecycle_events_written(app: TestApp) {
     let events =
         app.state.store.patient_events(org, "2000-01-01T00:00:00Z".parse().unwrap(), 100).await.unwrap();
     assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["patient.created"]);
+}
+
+async fn name_search_is_typo_tolerant_phonetic_and_ranked(app: TestApp) {
+    let (_, key) = setup(&app).await;
+    for (given, family) in
+        [("John", "Smith"), ("Johan", "Smithers"), ("Maria", "García"), ("Mary", "Garsia"), ("Ada", "Okafor")]
+    {
+        json(create(&app, &key, &json!({"name": {"family": family, "given": [given]}})).await, 201).await;
+    }
+    let search = |q: &'static str| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            let url = format!("/api/v1/patients?name={}", q.replace(' ', "%20"));
+            let list = json(app.as_key(&key, Method::GET, &url).send().await.unwrap(), 200).await;
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p["name"]["given"][0].as_str().unwrap(),
+                        p["name"]["family"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("Jon Smyth").await.first().map(String::as_str), Some("John Smith"), "phonetic");
+    assert_eq!(
+        search("Jhon Smiht").await.first().map(String::as_str),
+        Some("John Smith"),
+        "transposed letters"
+    );
+    assert_eq!(search("John Smith").await, ["John Smith", "Johan Smithers"], "exact first, then close");
+    let garcias = search("garcia").await;
+    assert!(
+        garcias.contains(&"Maria García".to_owned()) && garcias.contains(&"Mary Garsia".to_owned()),
+        "{garcias:?}"
+    );
+    assert!(search("Nobody Atall").await.is_empty());
+    let res = app.as_key(&key, Method::GET, "/api/v1/patients?name=%20--%20").send().await.unwrap();
+    assert_eq!(json(res, 422).await["fields"][0]["field"], "name");
 }
