@@ -13,7 +13,7 @@ use hearth_store::StoreError;
 use hearth_store::patients::{PatientFilter, PatientRow};
 
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
-pub use model::{PatientRecord, PatientView};
+pub use model::{ContactPoint, HumanName, PatientRecord, PatientView};
 
 use crate::audit::{self, snapshot};
 use crate::auth::Actor;

@@ -140,3 +140,13 @@ fn staff_sign_in_users_keys_audit_and_two_step() {
     let server = start(email, password);
     run_scenario(&server.url, "staff", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
 }
+
+#[test]
+fn patient_add_search_profile_and_consent() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    run_scenario(&server.url, "patients", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}

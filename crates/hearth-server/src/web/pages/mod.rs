@@ -6,6 +6,7 @@ mod account;
 mod admin;
 mod login;
 mod page;
+mod patients;
 
 pub use page::{Nav, Page, PageForm, error_page};
 
@@ -29,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
         .route("/admin/api-keys/{api_key_id}/revoke", post(admin::revoke_api_key))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/patients", get(patients::search).post(patients::create))
+        .route("/patients/new", get(patients::new_form))
+        .route("/patients/{patient_id}", get(patients::profile))
+        .route("/patients/{patient_id}/consents", post(patients::record_consent))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }

@@ -105,6 +105,7 @@ impl Nav {
                 links.push((href, label, href == current));
             }
         };
+        add("/patients", "Patients", Some(Permission::PatientRead));
         add("/admin/users", "Users", Some(Permission::UserRead));
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
