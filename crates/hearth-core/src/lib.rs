@@ -8,6 +8,7 @@ pub mod clock;
 pub mod contact;
 pub mod error_code;
 pub mod ids;
+pub mod linkage;
 pub mod names;
 pub mod redact;
 pub mod time;

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod config;
+mod matching;
 mod migrate;
 mod serve;
 
@@ -45,6 +46,24 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Patient records.
+    #[command(subcommand)]
+    Patients(PatientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatientsCommand {
+    /// Measure duplicate detection on a FEBRL-style records file and its true links (in memory;
+    /// soc_sec_id is ignored).
+    EvalMatching {
+        /// CSV with a header; first column rec_id.
+        records: PathBuf,
+        /// CSV with a header and two rec_id columns per true pair.
+        links: PathBuf,
+        /// Print {"precision":…,"recall":…,"f1":…,"pairs_predicted":…}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +102,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Migrate) => migrate::run(&overrides).await,
         Some(Command::Admin(AdminCommand::Create(args))) => admin::create(&overrides, args).await,
         Some(Command::Audit(AuditCommand::Verify)) => audit::verify(&overrides).await,
+        Some(Command::Patients(PatientsCommand::EvalMatching { records, links, json })) => {
+            matching::eval_matching(&records, &links, json)
+        }
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }
 }

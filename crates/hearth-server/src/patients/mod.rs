@@ -4,6 +4,7 @@
 //! in one transaction.
 
 mod consent;
+mod duplicates;
 mod model;
 pub mod mrn;
 
@@ -13,6 +14,7 @@ use hearth_store::StoreError;
 use hearth_store::patients::{PatientFilter, PatientRow};
 
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
+pub use duplicates::{DuplicateCandidate, duplicates};
 pub use model::{ContactPoint, HumanName, PatientRecord, PatientView};
 
 use crate::audit::{self, snapshot};

@@ -131,3 +131,45 @@ fn ready_quickly_enough_to_poll() {
     let _ = child.wait();
     std::thread::sleep(Duration::from_millis(1));
 }
+
+fn shared_data(name: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name);
+    p.exists().then_some(p)
+}
+
+#[test]
+fn eval_matching_reports_json_on_febrl1() {
+    let (Some(records), Some(links)) = (shared_data("febrl1.csv"), shared_data("febrl1_links.csv")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path())
+        .args(["patients", "eval-matching"])
+        .arg(&records)
+        .arg(&links)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let at = |k: &str| line.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k} missing: {line}"));
+    assert!(
+        at("precision") < at("recall") && at("recall") < at("f1") && at("f1") < at("pairs_predicted"),
+        "{line}"
+    );
+    assert_eq!(v.as_object().unwrap().len(), 4, "{line}");
+    assert!(v["f1"].as_f64().unwrap() >= 0.99, "{v}");
+    assert!(!dir.path().join("hearth-data").exists(), "no store is touched");
+}
+
+#[test]
+fn eval_matching_names_the_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.csv"), "rec_id,given_name,surname\nr1,ann,lee\nr2,bob\n").unwrap();
+    std::fs::write(dir.path().join("l.csv"), "a,b\nr1,r2\n").unwrap();
+    let out = hearth(dir.path()).args(["patients", "eval-matching", "r.csv", "l.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("records line 3") && err.contains("expected 3 fields"), "{err}");
+}

@@ -15,6 +15,7 @@ both!(
     consent_ledger_keeps_history_and_derives_current,
     reads_are_audited_and_lifecycle_events_written,
     name_search_is_typo_tolerant_phonetic_and_ranked,
+    duplicates_are_scored_and_explained,
 );
 
 async fn setup(app: &TestApp) -> (OrgId, String) {
@@ -269,4 +270,54 @@ async fn name_search_is_typo_tolerant_phonetic_and_ranked(app: TestApp) {
     assert!(search("Nobody Atall").await.is_empty());
     let res = app.as_key(&key, Method::GET, "/api/v1/patients?name=%20--%20").send().await.unwrap();
     assert_eq!(json(res, 422).await["fields"][0]["field"], "name");
+}
+
+async fn duplicates_are_scored_and_explained(app: TestApp) {
+    let (org, key) = setup(&app).await;
+    let john = json(
+        create(&app, &key, &jane_like("John", "Smith", "1984-02-03", "(202) 555-0143", "12 Elm St")).await,
+        201,
+    )
+    .await;
+    let dup = json(
+        create(&app, &key, &jane_like("Jon", "Smyth", "1984-03-02", "202 555 0143", "12 Elm Street")).await,
+        201,
+    )
+    .await;
+    json(
+        create(&app, &key, &jane_like("Maria", "Garcia", "1984-02-03", "(312) 555-0199", "7 Oak Ave")).await,
+        201,
+    )
+    .await;
+    let url = format!("/api/v1/patients/{}/duplicates", john["id"].as_str().unwrap());
+    let list = json(app.as_key(&key, Method::GET, &url).send().await.unwrap(), 200).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "the stranger born the same day is not a candidate: {list:?}");
+    assert_eq!(list[0]["patient"]["id"], dup["id"]);
+    assert_eq!(list[0]["likely"], true);
+    let level = |f: &str| {
+        list[0]["fields"].as_array().unwrap().iter().find(|x| x["field"] == f).unwrap()["level"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        (level("phone"), level("birth_date"), level("family_name")),
+        ("exact".into(), "close".into(), "close".into())
+    );
+    let f = hearth_store::audit::AuditFilter {
+        action: Some("patient.duplicates_read".into()),
+        limit: 5,
+        ..Default::default()
+    };
+    assert_eq!(
+        app.state.store.list_audit(org, &f).await.unwrap().len(),
+        1,
+        "looking at candidates is an audited read"
+    );
+}
+
+fn jane_like(given: &str, family: &str, dob: &str, phone: &str, line: &str) -> Value {
+    json!({"name": {"family": family, "given": [given]}, "birth_date": dob, "phones": [{"value": phone}],
+           "addresses": [{"line": [line], "city": "Springfield", "postal_code": "62701"}]})
 }

@@ -10,7 +10,9 @@ use utoipa_axum::routes;
 
 use crate::auth::{Authorized, perms};
 use crate::error::{AppError, ErrorBody};
-use crate::patients::{self, ConsentInput, ConsentsView, PatientQuery, PatientRecord, PatientView};
+use crate::patients::{
+    self, ConsentInput, ConsentsView, DuplicateCandidate, PatientQuery, PatientRecord, PatientView,
+};
 use crate::state::AppState;
 use crate::web::{ApiJson, ApiPath, ApiQuery};
 
@@ -20,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_patient, update_patient, delete_patient))
         .routes(routes!(reactivate_patient))
         .routes(routes!(list_consents, record_consent))
+        .routes(routes!(list_duplicates))
 }
 
 /// The record with its version as a strong ETag.
@@ -145,4 +148,17 @@ async fn record_consent(
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> Result<(StatusCode, Json<ConsentsView>), AppError> {
     Ok((StatusCode::CREATED, Json(patients::record_consent(&app, &auth.actor, id, input).await?)))
+}
+
+/// Records that may be the same person, best first, each with a per-field explanation of its score.
+#[utoipa::path(get, path = "/api/v1/patients/{patient_id}/duplicates", tag = "patients",
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:read"]), ("api_key" = ["patient:read"])),
+    responses((status = 200, body = Vec<DuplicateCandidate>), (status = 404, body = ErrorBody)))]
+async fn list_duplicates(
+    auth: Authorized<perms::PatientRead>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+) -> Result<Json<Vec<DuplicateCandidate>>, AppError> {
+    Ok(Json(patients::duplicates(&app, &auth.actor, id).await?))
 }
