@@ -2,7 +2,7 @@
 //   HEARTH_URL=http://127.0.0.1:PORT HEARTH_SCENARIO=staff HEARTH_SCREENSHOTS=dir node check.mjs
 // Fails on a broken expectation, a console error, a CSP violation, a failed request, or any request
 // that leaves the machine. Screenshots are full-page PNGs at a phone's size (390×844).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -15,15 +15,28 @@ if (!base.startsWith('http://127.0.0.1') && !base.startsWith('http://localhost')
   console.error('HEARTH_URL must be a loopback http URL');
   process.exit(2);
 }
+if (!/^[a-z0-9][a-z0-9-]*$/.test(scenario) || !existsSync(join(here, 'scenarios', `${scenario}.mjs`))) {
+  console.error(`no scenario ${JSON.stringify(scenario)}: expected tests/browser/scenarios/<name>.mjs`);
+  console.log(JSON.stringify({ scenario, ok: false, screenshots: shots, shots_taken: 0, problems: 0, error: 'no such scenario' }));
+  process.exit(2);
+}
 mkdirSync(shots, { recursive: true });
 
 const problems = [];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  // Playwright starts every launch with a fresh, temporary profile.
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+let browser;
+try {
+  browser = await chromium.launch({
+    executablePath,
+    // Playwright starts every launch with a fresh, temporary profile (its own --user-data-dir).
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+} catch (e) {
+  console.error(`could not start Chromium at ${executablePath} (apt-get install chromium): ${e.message}`);
+  console.log(JSON.stringify({ scenario, ok: false, screenshots: shots, shots_taken: 0, problems: 0, error: 'chromium did not start' }));
+  process.exit(2);
+}
 const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, locale: 'en-US' });
 await context.addInitScript(() => {
   document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));

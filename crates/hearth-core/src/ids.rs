@@ -65,6 +65,8 @@ id_type! {
     ConsentId,
     /// One patient lifecycle event.
     PatientEventId,
+    /// A pair in the duplicate review queue.
+    DuplicateId,
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
-    ApiKeyId, AuditEventId, ConsentId, LocationId, OrgId, PatientEventId, PatientId, PractitionerId, UserId,
+    ApiKeyId, AuditEventId, ConsentId, DuplicateId, LocationId, OrgId, PatientEventId, PatientId,
+    PractitionerId, UserId,
 };
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

@@ -53,6 +53,7 @@ mod tx;
 
 pub mod api_keys;
 pub mod audit;
+pub mod duplicates;
 pub mod locations;
 pub mod organizations;
 pub mod patients;

@@ -41,3 +41,30 @@ pub fn eval_matching(records: &Path, links: &Path, json: bool) -> anyhow::Result
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `hearth patients find-duplicates`: checks every active patient of every organization and puts
+/// possible duplicates in the review queue (decided pairs stay decided).
+pub async fn find_duplicates(overrides: &crate::config::Overrides) -> anyhow::Result<ExitCode> {
+    use crate::app::{App, Deps, Roles};
+    let (config, _) = match super::load_config(overrides) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    crate::telemetry::init(&config.log)?;
+    let app = App::build(config, Deps::production(), Roles { web: false, workers: false }).await?;
+    let state = app.state().clone();
+    let started = Instant::now();
+    let mut out = std::io::stdout().lock();
+    for org in state.store.list_organizations().await? {
+        let actor = crate::auth::Actor::system(org.id, "cli: hearth patients find-duplicates");
+        let ids = state.store.active_patient_ids(org.id).await?;
+        for id in &ids {
+            crate::patients::refresh_queue(&state, &actor, *id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let pending = state.store.list_duplicates(org.id, "pending", 500).await?.len();
+        writeln!(out, "{}: {} patients checked, {pending} pairs pending review", org.name, ids.len())?;
+    }
+    writeln!(out, "done in {:.1} s", started.elapsed().as_secs_f64())?;
+    state.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

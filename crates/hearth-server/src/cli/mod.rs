@@ -64,6 +64,8 @@ pub enum PatientsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check every active patient for duplicates and fill the review queue.
+    FindDuplicates,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +104,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Migrate) => migrate::run(&overrides).await,
         Some(Command::Admin(AdminCommand::Create(args))) => admin::create(&overrides, args).await,
         Some(Command::Audit(AuditCommand::Verify)) => audit::verify(&overrides).await,
+        Some(Command::Patients(PatientsCommand::FindDuplicates)) => {
+            matching::find_duplicates(&overrides).await
+        }
         Some(Command::Patients(PatientsCommand::EvalMatching { records, links, json })) => {
             matching::eval_matching(&records, &links, json)
         }

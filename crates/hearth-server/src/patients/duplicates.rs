@@ -62,7 +62,24 @@ pub fn link_record(p: &PatientView) -> LinkRecord {
     }
 }
 
+/// A patient's possible duplicates, shown to staff: an audited read.
 pub async fn duplicates(
+    app: &AppState,
+    actor: &Actor,
+    id: PatientId,
+) -> Result<Vec<DuplicateCandidate>, AppError> {
+    let out = find_candidates(app, actor, id).await?;
+    let ids: Vec<String> = out.iter().map(|c| c.patient.id.to_string()).collect();
+    let mut tx = app.store.begin().await?;
+    let after = audit::snapshot(&serde_json::json!({ "candidate_ids": ids }));
+    let subject = Some(("patient", id.to_string()));
+    audit::record(&mut tx, app.clock.now(), actor, "patient.duplicates_read", subject, None, after).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The search itself, disclosing nothing (also used to fill the queue after a write).
+async fn find_candidates(
     app: &AppState,
     actor: &Actor,
     id: PatientId,
@@ -111,19 +128,97 @@ pub async fn duplicates(
             fields,
         });
     }
-    let ids: Vec<String> = out.iter().map(|c| c.patient.id.to_string()).collect();
+    Ok(out)
+}
+
+/// Puts a patient's possible duplicates in the review queue. Decided pairs stay decided.
+pub async fn refresh_queue(app: &AppState, actor: &Actor, id: PatientId) -> Result<usize, AppError> {
+    let found = find_candidates(app, actor, id).await?;
+    let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    let after = audit::snapshot(&serde_json::json!({ "candidate_ids": ids }));
+    for c in &found {
+        let explanation = serde_json::to_string(&c.fields).map_err(anyhow::Error::from)?;
+        tx.propose_duplicate(actor.org, id, c.patient.id, c.score, &explanation, now).await?;
+    }
+    tx.commit().await?;
+    Ok(found.len())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueEntry {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: hearth_core::DuplicateId,
+    pub patient_a: PatientView,
+    pub patient_b: PatientView,
+    pub score: f64,
+    /// pending | not_duplicate | merged
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub explanation: serde_json::Value,
+    pub decided_by: Option<String>,
+}
+
+async fn entry(
+    app: &AppState,
+    actor: &Actor,
+    row: hearth_store::duplicates::DuplicateRow,
+) -> Result<QueueEntry, AppError> {
+    Ok(QueueEntry {
+        id: row.id,
+        patient_a: view(&app.store.patient(actor.org, row.patient_a).await?)?,
+        patient_b: view(&app.store.patient(actor.org, row.patient_b).await?)?,
+        score: row.score,
+        status: row.status,
+        explanation: serde_json::from_str(&row.explanation).unwrap_or_default(),
+        decided_by: row.decided_by,
+    })
+}
+
+/// The review queue (an audited read of the patients in it).
+pub async fn queue(app: &AppState, actor: &Actor, status: &str) -> Result<Vec<QueueEntry>, AppError> {
+    if !["pending", "not_duplicate", "merged"].contains(&status) {
+        return Err(AppError::field("status", "expected pending, not_duplicate or merged"));
+    }
+    let mut out = Vec::new();
+    for row in app.store.list_duplicates(actor.org, status, 200).await? {
+        out.push(entry(app, actor, row).await?);
+    }
+    let ids: Vec<String> =
+        out.iter().flat_map(|e| [e.patient_a.id.to_string(), e.patient_b.id.to_string()]).collect();
+    let mut tx = app.store.begin().await?;
+    let after = audit::snapshot(&serde_json::json!({ "patient_ids": ids }));
+    audit::record(&mut tx, app.clock.now(), actor, "patient.duplicate_queue_read", None, None, after).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Records a reviewer's decision that the pair are different people.
+pub async fn mark_not_duplicate(
+    app: &AppState,
+    actor: &Actor,
+    id: hearth_core::DuplicateId,
+) -> Result<QueueEntry, AppError> {
+    let before = app.store.duplicate(actor.org, id).await?;
+    if before.status == "merged" {
+        return Err(AppError::with_message(hearth_core::ErrorCode::Conflict, "this pair was already merged"));
+    }
+    let (_, _, label) = actor.audit_identity();
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let row = tx.decide_duplicate(actor.org, id, "not_duplicate", &label.unwrap_or_default(), now).await?;
+    let after = audit::snapshot(
+        &serde_json::json!({"status": "not_duplicate", "patient_a": row.patient_a, "patient_b": row.patient_b}),
+    );
     audit::record(
         &mut tx,
-        app.clock.now(),
+        now,
         actor,
-        "patient.duplicates_read",
-        Some(("patient", id.to_string())),
+        "patient.not_duplicate",
+        Some(("duplicate", id.to_string())),
         None,
         after,
     )
     .await?;
     tx.commit().await?;
-    Ok(out)
+    entry(app, actor, row).await
 }

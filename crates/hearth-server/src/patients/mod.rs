@@ -14,7 +14,7 @@ use hearth_store::StoreError;
 use hearth_store::patients::{PatientFilter, PatientRow};
 
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
-pub use duplicates::{DuplicateCandidate, duplicates};
+pub use duplicates::{DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, refresh_queue};
 pub use model::{ContactPoint, HumanName, PatientRecord, PatientView};
 
 use crate::audit::{self, snapshot};
@@ -82,6 +82,7 @@ pub async fn create(app: &AppState, actor: &Actor, record: PatientRecord) -> Res
     .await?;
     event(&mut tx, app, actor, &row, "patient.created").await?;
     tx.commit().await?;
+    feed_queue(app, actor, row.id).await;
     Ok(v)
 }
 
@@ -284,7 +285,16 @@ pub async fn update(
     .await?;
     event(&mut tx, app, actor, &row, "patient.updated").await?;
     tx.commit().await?;
+    feed_queue(app, actor, id).await;
     Ok(after)
+}
+
+/// After a create or update: look for duplicates of the record. A failure here must not fail the
+/// write that already committed; `hearth patients find-duplicates` rebuilds the queue.
+async fn feed_queue(app: &AppState, actor: &Actor, id: PatientId) {
+    if let Err(e) = refresh_queue(app, actor, id).await {
+        tracing::warn!(patient_id = %id, error = %e, "duplicate check failed");
+    }
 }
 
 fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {

@@ -94,7 +94,10 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         "phones": [{"value": "+12025550143"}]
     }))
     .unwrap();
-    let patient = hearth_server::patients::create(&app.state, &system, record).await.unwrap();
+    let patient = hearth_server::patients::create(&app.state, &system, record.clone()).await.unwrap();
+    // A second record of the same person puts a pair in the duplicate queue.
+    hearth_server::patients::create(&app.state, &system, record).await.unwrap();
+    let duplicate = app.state.store.list_duplicates(org, "pending", 10).await.unwrap()[0].id;
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -104,6 +107,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("user_id", user.to_string()),
         ("api_key_id", key.to_string()),
         ("patient_id", patient.id.to_string()),
+        ("duplicate_id", duplicate.to_string()),
     ]);
     Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email, patient.record.name.family] }
 }

@@ -82,6 +82,7 @@ fn start(email: &str, password: &str) -> Server {
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     writeln!(admin.stdin.take().unwrap(), "{password}").unwrap();
@@ -106,7 +107,9 @@ fn start(email: &str, password: &str) -> Server {
 /// Runs `scenario` against `base_url` with extra environment; panics with the runner's output on failure.
 pub fn run_scenario(base_url: &str, scenario: &str, env: &[(&str, &str)]) {
     let shots = workspace().join(".ci-artifacts/screenshots").join(scenario);
-    let out = Command::new("node")
+    // A hung browser must not hang the suite: `timeout` ends the run after five minutes.
+    let out = Command::new("timeout")
+        .args(["300", "node"])
         .arg(workspace().join("tests/browser/check.mjs"))
         .env("HEARTH_URL", base_url)
         .env("HEARTH_SCENARIO", scenario)

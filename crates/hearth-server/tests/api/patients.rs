@@ -315,6 +315,32 @@ async fn duplicates_are_scored_and_explained(app: TestApp) {
         1,
         "looking at candidates is an audited read"
     );
+
+    // Creating the second record queued the pair; a reviewer says they differ; it stays decided.
+    let queue =
+        json(app.as_key(&key, Method::GET, "/api/v1/duplicate-candidates").send().await.unwrap(), 200).await;
+    let queue = queue.as_array().unwrap();
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    let ids = [queue[0]["patient_a"]["id"].clone(), queue[0]["patient_b"]["id"].clone()];
+    assert!(ids.contains(&john["id"]) && ids.contains(&dup["id"]));
+    let pair = queue[0]["id"].as_str().unwrap();
+    let url = format!("/api/v1/duplicate-candidates/{pair}/not-duplicate");
+    let decided = json(app.as_key(&key, Method::POST, &url).send().await.unwrap(), 200).await;
+    assert_eq!(decided["status"], "not_duplicate");
+    // Changing the record again does not bring the pair back.
+    let url = format!("/api/v1/patients/{}", john["id"].as_str().unwrap());
+    let patch =
+        app.as_key(&key, Method::PATCH, &url).header("if-match", "\"1\"").json(&json!({"gender": "male"}));
+    json(patch.send().await.unwrap(), 200).await;
+    let queue =
+        json(app.as_key(&key, Method::GET, "/api/v1/duplicate-candidates").send().await.unwrap(), 200).await;
+    assert!(queue.as_array().unwrap().is_empty());
+    let url = "/api/v1/duplicate-candidates?status=not_duplicate";
+    let decided = json(app.as_key(&key, Method::GET, url).send().await.unwrap(), 200).await;
+    assert_eq!(decided.as_array().unwrap().len(), 1);
+    let bad =
+        app.as_key(&key, Method::GET, "/api/v1/duplicate-candidates?status=maybe").send().await.unwrap();
+    assert_eq!(json(bad, 422).await["fields"][0]["field"], "status");
 }
 
 fn jane_like(given: &str, family: &str, dob: &str, phone: &str, line: &str) -> Value {

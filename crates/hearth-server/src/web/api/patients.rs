@@ -12,6 +12,7 @@ use crate::auth::{Authorized, perms};
 use crate::error::{AppError, ErrorBody};
 use crate::patients::{
     self, ConsentInput, ConsentsView, DuplicateCandidate, PatientQuery, PatientRecord, PatientView,
+    QueueEntry,
 };
 use crate::state::AppState;
 use crate::web::{ApiJson, ApiPath, ApiQuery};
@@ -23,6 +24,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reactivate_patient))
         .routes(routes!(list_consents, record_consent))
         .routes(routes!(list_duplicates))
+        .routes(routes!(list_duplicate_queue))
+        .routes(routes!(mark_not_duplicate))
 }
 
 /// The record with its version as a strong ETag.
@@ -161,4 +164,37 @@ async fn list_duplicates(
     ApiPath(id): ApiPath<PatientId>,
 ) -> Result<Json<Vec<DuplicateCandidate>>, AppError> {
     Ok(Json(patients::duplicates(&app, &auth.actor, id).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct QueueQuery {
+    /// pending (default) | not_duplicate | merged
+    status: Option<String>,
+}
+
+/// The duplicate review queue, highest score first.
+#[utoipa::path(get, path = "/api/v1/duplicate-candidates", tag = "patients", params(QueueQuery),
+    security(("session" = ["patient:read"]), ("api_key" = ["patient:read"])),
+    responses((status = 200, body = Vec<QueueEntry>), (status = 422, body = ErrorBody)))]
+async fn list_duplicate_queue(
+    auth: Authorized<perms::PatientRead>,
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> Result<Json<Vec<QueueEntry>>, AppError> {
+    Ok(Json(patients::queue(&app, &auth.actor, q.status.as_deref().unwrap_or("pending")).await?))
+}
+
+/// A reviewer's decision: these are two different people. The pair is not proposed again.
+#[utoipa::path(post, path = "/api/v1/duplicate-candidates/{duplicate_id}/not-duplicate", tag = "patients",
+    params(("duplicate_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 200, body = QueueEntry), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn mark_not_duplicate(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<hearth_core::DuplicateId>,
+) -> Result<Json<QueueEntry>, AppError> {
+    Ok(Json(patients::mark_not_duplicate(&app, &auth.actor, id).await?))
 }
