@@ -57,6 +57,20 @@ pub async fn record(
     Ok(())
 }
 
+/// Records a staff read of patient data, in a transaction of its own.
+pub async fn record_read(
+    app: &AppState,
+    actor: &Actor,
+    action: &str,
+    subject: Option<Subject<'_>>,
+    detail: Option<String>,
+) -> Result<(), AppError> {
+    let mut tx = app.store.begin().await?;
+    record(&mut tx, app.clock.now(), actor, action, subject, None, detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Appends a prepared event (for events without a signed-in actor).
 pub async fn record_raw(tx: &mut Tx, now: UtcTime, event: &NewAuditEvent) -> Result<(), AppError> {
     tx.append_audit(event, now).await?;

@@ -159,17 +159,6 @@ async fn ledger(app: &AppState, actor: &Actor, id: PatientId) -> Result<Consents
 /// A patient's consents (a read of patient data: audited).
 pub async fn consents(app: &AppState, actor: &Actor, id: PatientId) -> Result<ConsentsView, AppError> {
     app.store.patient(actor.org, id).await?;
-    let mut tx = app.store.begin().await?;
-    audit::record(
-        &mut tx,
-        app.clock.now(),
-        actor,
-        "patient.consents_read",
-        Some(("patient", id.to_string())),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    audit::record_read(app, actor, "patient.consents_read", Some(("patient", id.to_string())), None).await?;
     ledger(app, actor, id).await
 }

@@ -70,11 +70,9 @@ pub async fn duplicates(
 ) -> Result<Vec<DuplicateCandidate>, AppError> {
     let out = find_candidates(app, actor, id).await?;
     let ids: Vec<String> = out.iter().map(|c| c.patient.id.to_string()).collect();
-    let mut tx = app.store.begin().await?;
     let after = audit::snapshot(&serde_json::json!({ "candidate_ids": ids }));
     let subject = Some(("patient", id.to_string()));
-    audit::record(&mut tx, app.clock.now(), actor, "patient.duplicates_read", subject, None, after).await?;
-    tx.commit().await?;
+    audit::record_read(app, actor, "patient.duplicates_read", subject, after).await?;
     Ok(out)
 }
 
@@ -185,10 +183,8 @@ pub async fn queue(app: &AppState, actor: &Actor, status: &str) -> Result<Vec<Qu
     }
     let ids: Vec<String> =
         out.iter().flat_map(|e| [e.patient_a.id.to_string(), e.patient_b.id.to_string()]).collect();
-    let mut tx = app.store.begin().await?;
     let after = audit::snapshot(&serde_json::json!({ "patient_ids": ids }));
-    audit::record(&mut tx, app.clock.now(), actor, "patient.duplicate_queue_read", None, None, after).await?;
-    tx.commit().await?;
+    audit::record_read(app, actor, "patient.duplicate_queue_read", None, after).await?;
     Ok(out)
 }
 

@@ -89,18 +89,7 @@ pub async fn create(app: &AppState, actor: &Actor, record: PatientRecord) -> Res
 /// Reads one patient; the read is audited.
 pub async fn get(app: &AppState, actor: &Actor, id: PatientId) -> Result<PatientView, AppError> {
     let row = app.store.patient(actor.org, id).await?;
-    let mut tx = app.store.begin().await?;
-    audit::record(
-        &mut tx,
-        app.clock.now(),
-        actor,
-        "patient.read",
-        Some(("patient", id.to_string())),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    audit::record_read(app, actor, "patient.read", Some(("patient", id.to_string())), None).await?;
     view(&row)
 }
 
@@ -187,18 +176,8 @@ pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<
     let views = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     // Which records were shown, not what was searched for (search terms can be PHI).
     let ids: Vec<String> = views.iter().map(|v| v.id.to_string()).collect();
-    let mut tx = app.store.begin().await?;
-    audit::record(
-        &mut tx,
-        app.clock.now(),
-        actor,
-        "patient.list",
-        None,
-        None,
-        snapshot(&serde_json::json!({"patient_ids": ids})),
-    )
-    .await?;
-    tx.commit().await?;
+    audit::record_read(app, actor, "patient.list", None, snapshot(&serde_json::json!({"patient_ids": ids})))
+        .await?;
     Ok(views)
 }
 

@@ -10,8 +10,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
-
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -59,10 +57,8 @@ impl Drop for Server {
     }
 }
 
-fn hearth(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd
+fn hearth(dir: &std::path::Path) -> Command {
+    crate::helpers::hearth_command(dir)
 }
 
 /// Starts Hearth in a fresh directory with a PX admin whose password is `password`.

@@ -5,14 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
-
 fn hearth(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir);
-    // A clean environment: nothing inherited may configure Hearth.
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd
+    crate::helpers::hearth_command(dir)
 }
 
 #[tokio::test]

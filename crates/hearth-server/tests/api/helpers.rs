@@ -225,3 +225,10 @@ impl TestApp {
         self.client.request(method, self.url(path)).bearer_auth(key)
     }
 }
+
+/// The `hearth` binary in `dir` with a clean environment: nothing inherited may configure it.
+pub fn hearth_command(dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
