@@ -89,6 +89,11 @@ export async function run({ page, base, shot, expect }) {
   await page.fill('#f-action', 'api_key.revoke');
   await page.click('form[role=search] button');
   expect((await page.locator('tbody tr').count()) === 1, 'the filter narrows to one event');
+  await page.fill('#f-action', '');
+  await page.fill('#f-from', '2001-01-01');
+  await page.fill('#f-to', '2001-01-02');
+  await page.click('form[role=search] button');
+  expect((await page.locator('tbody').innerText()).includes('No events match'), 'a day with no events shows none');
 
   // Two-step sign-in: scan (read the key), confirm a code, keep the recovery codes.
   await page.goto(`${base}/account/mfa`);

@@ -15,7 +15,6 @@ use crate::error::{AppError, FieldError};
 use crate::staff::{self, CreateUserInput, UpdateUserInput, UserView};
 use crate::state::AppState;
 use crate::web::ApiPath;
-use crate::web::api::AuditQuery;
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
@@ -244,44 +243,73 @@ pub async fn revoke_api_key(
 pub struct AuditPage {
     pub nav: Nav,
     pub events: Vec<crate::web::api::AuditEventView>,
-    pub actor_id: String,
-    pub action: String,
-    pub subject_type: String,
-    pub subject_id: String,
+    pub f: AuditPageQuery,
     pub next_before: Option<i64>,
+}
+
+/// The audit page's filters: the API's, with days (UTC) instead of instants.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditPageQuery {
+    #[serde(default)]
+    pub actor_id: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub subject_type: String,
+    #[serde(default)]
+    pub subject_id: String,
+    /// YYYY-MM-DD, from the start of the day (UTC).
+    #[serde(default)]
+    pub from_date: String,
+    /// YYYY-MM-DD, to the end of the day (UTC).
+    #[serde(default)]
+    pub to_date: String,
+    pub before_seq: Option<i64>,
+}
+
+fn day_start(s: &str, field: &str, next_day: bool) -> Result<Option<hearth_core::UtcTime>, AppError> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    let day: jiff::civil::Date =
+        s.trim().parse().map_err(|_| AppError::field(field, "expected a date as YYYY-MM-DD"))?;
+    let day = if next_day { day.tomorrow().map_err(anyhow::Error::from)? } else { day };
+    let ts = day.to_zoned(jiff::tz::TimeZone::UTC).map_err(anyhow::Error::from)?.timestamp();
+    Ok(Some(hearth_core::UtcTime::new(ts)))
 }
 
 pub async fn audit_log(
     State(app): State<AppState>,
     auth: Authorized<perms::AuditRead>,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<AuditPageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
+    let Ok(Query(f)) = query else {
         return error_page(&AppError::with_message(
             hearth_core::ErrorCode::InvalidQuery,
-            "a filter is not valid; times must look like 2026-01-06T09:00:00Z",
+            "a filter is not valid",
         ));
     };
-    let keep = |s: &Option<String>| s.clone().unwrap_or_default();
-    let (actor_id, action, subject_type, subject_id) =
-        (keep(&q.actor_id), keep(&q.action), keep(&q.subject_type), keep(&q.subject_id));
-    let mut filter = q.filter();
-    filter.limit = filter.limit.min(200);
+    let (from, to) =
+        match (day_start(&f.from_date, "from_date", false), day_start(&f.to_date, "to_date", true)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return error_page(&e),
+        };
+    let blank = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let filter = hearth_store::audit::AuditFilter {
+        actor_id: blank(&f.actor_id),
+        action: blank(&f.action),
+        subject_type: blank(&f.subject_type),
+        subject_id: blank(&f.subject_id),
+        from,
+        to,
+        before_seq: f.before_seq,
+        limit: 200,
+    };
     match crate::audit::list(&app, &auth.actor, &filter).await {
         Ok(events) => {
-            let next_before = (events.len() >= usize::try_from(filter.limit).unwrap_or(200))
-                .then(|| events.last().map(|e| e.seq))
-                .flatten();
-            Page(AuditPage {
-                nav: Nav::new(&auth.actor, &auth.csrf, "/admin/audit"),
-                events,
-                actor_id,
-                action,
-                subject_type,
-                subject_id,
-                next_before,
-            })
-            .into_response()
+            let next_before = (events.len() >= 200).then(|| events.last().map(|e| e.seq)).flatten();
+            Page(AuditPage { nav: Nav::new(&auth.actor, &auth.csrf, "/admin/audit"), events, f, next_before })
+                .into_response()
         }
         Err(e) => error_page(&e),
     }
