@@ -67,6 +67,8 @@ id_type! {
     PatientEventId,
     /// A pair in the duplicate review queue.
     DuplicateId,
+    /// A merge of two patient records (kept so it can be undone).
+    MergeId,
 }
 
 #[cfg(test)]

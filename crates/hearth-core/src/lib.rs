@@ -20,7 +20,7 @@ pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
-    ApiKeyId, AuditEventId, ConsentId, DuplicateId, LocationId, OrgId, PatientEventId, PatientId,
+    ApiKeyId, AuditEventId, ConsentId, DuplicateId, LocationId, MergeId, OrgId, PatientEventId, PatientId,
     PractitionerId, UserId,
 };
 pub use redact::{Phi, Secret};

@@ -55,6 +55,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod duplicates;
 pub mod locations;
+pub mod merges;
 pub mod organizations;
 pub mod patients;
 pub mod practitioners;

@@ -5,6 +5,7 @@
 
 mod consent;
 mod duplicates;
+mod merge;
 mod model;
 pub mod mrn;
 
@@ -15,6 +16,7 @@ use hearth_store::patients::{PatientFilter, PatientRow};
 
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
 pub use duplicates::{DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, refresh_queue};
+pub use merge::{MergeInput, MergeView, merge, unmerge};
 pub use model::{ContactPoint, HumanName, PatientRecord, PatientView};
 
 use crate::audit::{self, snapshot};

@@ -98,6 +98,13 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
     // A second record of the same person puts a pair in the duplicate queue.
     hearth_server::patients::create(&app.state, &system, record).await.unwrap();
     let duplicate = app.state.store.list_duplicates(org, "pending", 10).await.unwrap()[0].id;
+    // A merge of two other records, for the unmerge route.
+    let mk = |family: &str| -> hearth_server::patients::PatientRecord {
+        serde_json::from_value(serde_json::json!({"name": {"family": family}})).unwrap()
+    };
+    let s = hearth_server::patients::create(&app.state, &system, mk("Merge-survivor")).await.unwrap();
+    let m = hearth_server::patients::create(&app.state, &system, mk("Merge-duplicate")).await.unwrap();
+    let merge = hearth_server::patients::merge(&app.state, &system, s.id, m.id).await.unwrap().id;
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -108,6 +115,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("api_key_id", key.to_string()),
         ("patient_id", patient.id.to_string()),
         ("duplicate_id", duplicate.to_string()),
+        ("merge_id", merge.to_string()),
     ]);
     Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email, patient.record.name.family] }
 }
@@ -135,6 +143,7 @@ fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
         "/api/v1/patients/{patient_id}/consents" => {
             serde_json::json!({"channel": "sms", "opted_in": true, "source": "staff"})
         }
+        "/api/v1/patients/{patient_id}/merge" => serde_json::json!({"duplicate_id": uuid::Uuid::now_v7()}),
         _ => serde_json::json!({}),
     })
 }

@@ -16,6 +16,7 @@ both!(
     reads_are_audited_and_lifecycle_events_written,
     name_search_is_typo_tolerant_phonetic_and_ranked,
     duplicates_are_scored_and_explained,
+    merge_moves_what_belongs_to_the_duplicate_and_unmerge_moves_it_back,
 );
 
 async fn setup(app: &TestApp) -> (OrgId, String) {
@@ -346,4 +347,90 @@ async fn duplicates_are_scored_and_explained(app: TestApp) {
 fn jane_like(given: &str, family: &str, dob: &str, phone: &str, line: &str) -> Value {
     json!({"name": {"family": family, "given": [given]}, "birth_date": dob, "phones": [{"value": phone}],
            "addresses": [{"line": [line], "city": "Springfield", "postal_code": "62701"}]})
+}
+
+async fn merge_moves_what_belongs_to_the_duplicate_and_unmerge_moves_it_back(app: TestApp) {
+    let (org, key) = setup(&app).await;
+    let survivor = json(
+        create(&app, &key, &jane_like("John", "Smith", "1984-02-03", "(202) 555-0143", "12 Elm St")).await,
+        201,
+    )
+    .await;
+    let dup = json(
+        create(&app, &key, &jane_like("Jon", "Smyth", "1984-03-02", "(202) 555-0143", "12 Elm Street")).await,
+        201,
+    )
+    .await;
+    let (sid, did) = (survivor["id"].as_str().unwrap(), dup["id"].as_str().unwrap());
+    let consent = json!({"channel": "sms", "opted_in": false, "source": "keyword", "words": "STOP"});
+    json(
+        app.as_key(&key, Method::POST, &format!("/api/v1/patients/{did}/consents"))
+            .json(&consent)
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+
+    let merge_url = format!("/api/v1/patients/{sid}/merge");
+    let res =
+        app.as_key(&key, Method::POST, &merge_url).json(&json!({"duplicate_id": sid})).send().await.unwrap();
+    assert_eq!(json(res, 422).await["fields"][0]["field"], "duplicate_id", "not into itself");
+    let m = json(
+        app.as_key(&key, Method::POST, &merge_url).json(&json!({"duplicate_id": did})).send().await.unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(m["merged"]["status"], "merged");
+    assert_eq!(m["moved"]["consents"].as_array().unwrap().len(), 1);
+    // The duplicate's opt-out now belongs to the survivor; the duplicate has nothing left.
+    let c = json(
+        app.as_key(&key, Method::GET, &format!("/api/v1/patients/{sid}/consents")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(c["current"][0]["words"], "STOP");
+    let c = json(
+        app.as_key(&key, Method::GET, &format!("/api/v1/patients/{did}/consents")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert!(c["ledger"].as_array().unwrap().is_empty());
+    let list = json(app.as_key(&key, Method::GET, "/api/v1/patients").send().await.unwrap(), 200).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "merged records leave lists");
+    let merged = json(
+        app.as_key(&key, Method::GET, "/api/v1/duplicate-candidates?status=merged").send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(merged.as_array().unwrap().len(), 1, "the queue entry is settled");
+    let res =
+        app.as_key(&key, Method::POST, &merge_url).json(&json!({"duplicate_id": did})).send().await.unwrap();
+    assert_eq!(json(res, 409).await["code"], "conflict", "a merged record cannot be merged again");
+
+    let unmerge = format!("/api/v1/patient-merges/{}/unmerge", m["id"].as_str().unwrap());
+    let u = json(app.as_key(&key, Method::POST, &unmerge).send().await.unwrap(), 200).await;
+    assert_eq!((u["unmerged"].as_bool(), u["merged"]["status"].as_str()), (Some(true), Some("active")));
+    let c = json(
+        app.as_key(&key, Method::GET, &format!("/api/v1/patients/{did}/consents")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(c["ledger"].as_array().unwrap().len(), 1, "exactly the moved rows went back");
+    let c = json(
+        app.as_key(&key, Method::GET, &format!("/api/v1/patients/{sid}/consents")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert!(c["ledger"].as_array().unwrap().is_empty());
+    assert_eq!(
+        json(app.as_key(&key, Method::POST, &unmerge).send().await.unwrap(), 409).await["code"],
+        "conflict"
+    );
+    let events =
+        app.state.store.patient_events(org, "2000-01-01T00:00:00Z".parse().unwrap(), 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "patient.merged").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "patient.unmerged").count(), 2);
 }

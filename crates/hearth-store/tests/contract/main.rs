@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod foundation;
+mod merges;
 mod staff;
 
 /// Expands each name to a module with a `sqlite` and a `postgres` test, both calling the same

@@ -26,6 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_duplicates))
         .routes(routes!(list_duplicate_queue))
         .routes(routes!(mark_not_duplicate))
+        .routes(routes!(merge_patient))
+        .routes(routes!(unmerge_patients))
 }
 
 /// The record with its version as a strong ETag.
@@ -197,4 +199,32 @@ async fn mark_not_duplicate(
     ApiPath(id): ApiPath<hearth_core::DuplicateId>,
 ) -> Result<Json<QueueEntry>, AppError> {
     Ok(Json(patients::mark_not_duplicate(&app, &auth.actor, id).await?))
+}
+
+/// Merges another record into this one: what belongs to the duplicate moves here in one
+/// transaction; the duplicate is kept with status `merged`. Undo with the returned merge id.
+#[utoipa::path(post, path = "/api/v1/patients/{patient_id}/merge", tag = "patients", request_body = patients::MergeInput,
+    params(("patient_id" = String, Path, format = Uuid, description = "The survivor")),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 201, body = patients::MergeView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn merge_patient(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+    ApiJson(input): ApiJson<patients::MergeInput>,
+) -> Result<(StatusCode, Json<patients::MergeView>), AppError> {
+    Ok((StatusCode::CREATED, Json(patients::merge(&app, &auth.actor, id, input.duplicate_id).await?)))
+}
+
+/// Undoes a merge: exactly the rows that moved go back, and the duplicate is active again.
+#[utoipa::path(post, path = "/api/v1/patient-merges/{merge_id}/unmerge", tag = "patients",
+    params(("merge_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:write"]), ("api_key" = ["patient:write"])),
+    responses((status = 200, body = patients::MergeView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn unmerge_patients(
+    auth: Authorized<perms::PatientWrite>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<hearth_core::MergeId>,
+) -> Result<Json<patients::MergeView>, AppError> {
+    Ok(Json(patients::unmerge(&app, &auth.actor, id).await?))
 }
