@@ -41,4 +41,27 @@ export async function run({ page, base, shot, expect }) {
   await page.waitForURL(`${profile}#consent`);
   expect((await page.locator('#consent + .table-wrap').innerText()).includes('Opted out'), 'the opt-out is current');
   await shot('04-consent');
+
+  // The same person registered again with typos: the queue offers the pair; compare and merge.
+  await page.goto(`${base}/patients/new`);
+  await page.fill('#f-name', 'Smyth');
+  await page.fill('#f-given', 'Jon');
+  await page.fill('#f-birth_date', '1984-02-29');
+  await page.fill('#f-phones', '202 555 0143');
+  await page.click('form[action="/patients"] button[type=submit]');
+  await page.waitForURL(/\/patients\/[0-9a-f-]{36}$/);
+  await page.goto(`${base}/patients/duplicates`);
+  expect(await page.locator('tbody tr').count() === 1, 'one pair to review');
+  await shot('05-duplicate-queue');
+  await page.click('tbody a');
+  const table = await page.locator('table').innerText();
+  expect(table.includes('Smith') && table.includes('Smyth') && table.includes('exact'), 'the records side by side, with how each field matched');
+  await shot('06-compare');
+  await page.check('input[name=keep][value=a]');
+  await page.click('form[action$="/merge"] button');
+  await page.waitForURL(/\/patients\/[0-9a-f-]{36}$/);
+  expect((await page.locator('main').innerText()).includes('patient.merge'), 'the survivor\'s history shows the merge');
+  await page.goto(`${base}/patients/duplicates`);
+  expect((await page.locator('main').innerText()).includes('Nothing to review'), 'the queue is empty');
+  await shot('07-after-merge');
 }

@@ -218,3 +218,23 @@ pub async fn mark_not_duplicate(
     tx.commit().await?;
     entry(app, actor, row).await
 }
+
+/// One pair of the queue, for the side-by-side comparison (an audited read of both records).
+pub async fn queue_entry(
+    app: &AppState,
+    actor: &Actor,
+    id: hearth_core::DuplicateId,
+) -> Result<QueueEntry, AppError> {
+    let row = app.store.duplicate(actor.org, id).await?;
+    let e = entry(app, actor, row).await?;
+    let detail = audit::snapshot(&serde_json::json!({"patient_ids": [e.patient_a.id, e.patient_b.id]}));
+    audit::record_read(
+        app,
+        actor,
+        "patient.duplicate_pair_read",
+        Some(("duplicate", id.to_string())),
+        detail,
+    )
+    .await?;
+    Ok(e)
+}

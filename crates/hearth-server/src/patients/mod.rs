@@ -15,7 +15,9 @@ use hearth_store::StoreError;
 use hearth_store::patients::{PatientFilter, PatientRow};
 
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
-pub use duplicates::{DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, refresh_queue};
+pub use duplicates::{
+    DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, queue_entry, refresh_queue,
+};
 pub use merge::{MergeInput, MergeView, merge, unmerge};
 pub use model::{ContactPoint, HumanName, PatientRecord, PatientView};
 

@@ -4,6 +4,7 @@
 
 mod account;
 mod admin;
+mod duplicates;
 mod login;
 mod page;
 mod patients;
@@ -32,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(admin::audit_log))
         .route("/patients", get(patients::search).post(patients::create))
         .route("/patients/new", get(patients::new_form))
+        .route("/patients/duplicates", get(duplicates::queue))
+        .route("/patients/duplicates/{duplicate_id}", get(duplicates::compare))
+        .route("/patients/duplicates/{duplicate_id}/merge", post(duplicates::merge))
+        .route("/patients/duplicates/{duplicate_id}/not-duplicate", post(duplicates::not_duplicate))
         .route("/patients/{patient_id}", get(patients::profile))
         .route("/patients/{patient_id}/consents", post(patients::record_consent))
         .route("/favicon.svg", get(favicon))
