@@ -6,7 +6,7 @@
 //! Without Chromium, Node or `tests/browser/node_modules` the tests skip with a message, unless
 //! `HEARTH_TEST_REQUIRE_BROWSER=1` (CI) makes that a failure.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -83,20 +83,7 @@ fn start(email: &str, password: &str) -> Server {
         .unwrap();
     writeln!(admin.stdin.take().unwrap(), "{password}").unwrap();
     assert!(admin.wait().unwrap().success(), "hearth admin create failed");
-    let mut child = hearth(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("the banner names the URL")
-        .trim_end_matches('/')
-        .to_owned();
+    let (child, _, url) = crate::helpers::spawn_server(dir.path(), Stdio::null());
     Server { child, url, _dir: dir }
 }
 

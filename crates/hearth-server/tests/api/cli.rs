@@ -1,7 +1,6 @@
 //! The `hearth` binary as an operator uses it: started with no configuration in an empty directory,
 //! stopped with SIGTERM, refusing a typo, printing its example configuration.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -12,21 +11,9 @@ fn hearth(dir: &std::path::Path) -> Command {
 #[tokio::test]
 async fn starts_with_no_configuration_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = hearth(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("the banner names the URL")
-        .to_owned();
+    let (child, line, url) = crate::helpers::spawn_server(dir.path(), Stdio::piped());
     assert!(line.contains("sqlite"), "{line}");
-    let res = reqwest::get(format!("{url}health")).await.unwrap();
+    let res = reqwest::get(format!("{url}/health")).await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(
         dir.path().join("hearth-data/hearth.db").exists(),
@@ -112,14 +99,7 @@ fn migrate_applies_then_reports_current() {
 fn ready_quickly_enough_to_poll() {
     // Not a timing assertion: the banner must come out before any request, so a supervisor can poll.
     let dir = tempfile::tempdir().unwrap();
-    let mut child = hearth(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (mut child, line, _) = crate::helpers::spawn_server(dir.path(), Stdio::null());
     assert!(line.starts_with("Hearth is running"), "{line}");
     child.kill().unwrap();
     let _ = child.wait();

@@ -232,3 +232,25 @@ pub fn hearth_command(dir: &std::path::Path) -> std::process::Command {
     cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd
 }
+
+/// Starts `hearth --listen 127.0.0.1:0` in `dir`; returns the process, its banner (the first line
+/// on stdout) and the base URL the banner names, without a trailing slash.
+pub fn spawn_server(
+    dir: &std::path::Path,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String, String) {
+    use std::io::BufRead;
+    let mut child = hearth_command(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start hearth");
+    let mut banner = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut banner)
+        .expect("read the banner");
+    let url = banner.split_whitespace().find(|w| w.starts_with("http://")).expect("the banner names the URL");
+    let url = url.trim_end_matches('/').to_owned();
+    (child, banner, url)
+}
