@@ -52,6 +52,7 @@ error_codes! {
     UnsupportedMediaType = "unsupported_media_type" => 415, Request,  "The body must be sent with `Content-Type: application/json`.";
     PayloadTooLarge      = "payload_too_large"      => 413, Request,  "The body is larger than the server accepts.";
     NotFound             = "not_found"              => 404, Request,  "No such resource.";
+    Gone                 = "gone"                   => 410, Request,  "The resource was deleted.";
     MethodNotAllowed     = "method_not_allowed"     => 405, Request,  "This method is not allowed on this resource.";
     AlreadyExists        = "already_exists"         => 409, Request,  "A resource with the same unique key already exists.";
     Conflict             = "conflict"               => 409, Request,  "The request conflicts with the current state of the resource.";

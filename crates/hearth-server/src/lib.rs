@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod fhir;
 pub mod metrics;
 pub mod patients;
 pub mod staff;

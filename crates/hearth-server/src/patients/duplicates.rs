@@ -47,11 +47,11 @@ pub fn link_record(p: &PatientView) -> LinkRecord {
     });
     LinkRecord {
         given: clean(&r.name.given.join(" ")),
-        family: clean(&r.name.family),
+        family: clean(&r.name.family).or_else(|| r.name.text.as_deref().and_then(clean)),
         birth_date: r.birth_date.as_deref().and_then(|d| d.parse().ok()),
         gender: r.gender.clone().filter(|g| g != "unknown"),
-        phone: r.phones.first().map(|p| p.value.clone()),
-        email: r.emails.first().map(|e| e.value.clone()),
+        phone: r.phones.iter().find(|p| p.problem.is_none()).map(|p| p.value.clone()),
+        email: r.emails.iter().find(|e| e.problem.is_none()).map(|e| e.value.clone()),
         street_number: number,
         street,
         address_extra: address.and_then(|a| a.line.get(1)).and_then(|l| clean(l)),
@@ -83,18 +83,17 @@ async fn find_candidates(
     id: PatientId,
 ) -> Result<Vec<DuplicateCandidate>, AppError> {
     let me = view(&app.store.patient(actor.org, id).await?)?;
-    let names = std::iter::once(me.record.name.family.as_str())
-        .chain(me.record.name.given.iter().map(String::as_str));
+    let names = me.record.name.words();
     let keys = hearth_core::names::record_keys(names).into_iter().filter(|k| !k.starts_with("f:")).collect();
     let base = PatientFilter { limit: 500, ..PatientFilter::default() };
     let mut filters = vec![PatientFilter { name_keys: keys, ..base.clone() }];
     if let Some(d) = &me.record.birth_date {
         filters.push(PatientFilter { birth_date: Some(d.clone()), ..base.clone() });
     }
-    for p in &me.record.phones {
+    for p in me.record.phones.iter().filter(|p| p.problem.is_none()) {
         filters.push(PatientFilter { phone: Some(p.value.clone()), ..base.clone() });
     }
-    for e in &me.record.emails {
+    for e in me.record.emails.iter().filter(|e| e.problem.is_none()) {
         filters.push(PatientFilter { email: Some(e.value.clone()), ..base.clone() });
     }
     let mut seen = std::collections::BTreeSet::from([id]);

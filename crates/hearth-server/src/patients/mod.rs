@@ -19,7 +19,9 @@ pub use duplicates::{
     DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, queue_entry, refresh_queue,
 };
 pub use merge::{MergeInput, MergeView, merge, unmerge};
-pub use model::{ContactPoint, HumanName, PatientRecord, PatientView};
+pub use model::{
+    Address, ContactPoint, EmergencyContact, HumanName, Identifier, PatientRecord, PatientView, Strictness,
+};
 
 use crate::audit::{self, snapshot};
 use crate::auth::Actor;
@@ -59,10 +61,17 @@ async fn event(
     Ok(())
 }
 
-pub async fn create(app: &AppState, actor: &Actor, record: PatientRecord) -> Result<PatientView, AppError> {
+/// Creates a patient. Staff and API clients write `Strict` records; EHR feeds write `Lenient` ones.
+pub async fn create(
+    app: &AppState,
+    actor: &Actor,
+    mut record: PatientRecord,
+    strictness: Strictness,
+) -> Result<PatientView, AppError> {
     let cfg = &app.config.patients;
+    record.clear_problems();
     let (record, fields) =
-        model::normalize(&record, today(app), &cfg.phone_region).map_err(AppError::Fields)?;
+        model::normalize(&record, today(app), &cfg.phone_region, strictness).map_err(AppError::Fields)?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let mrn = if let Some(m) = &record.mrn {
@@ -244,14 +253,64 @@ pub async fn update(
     if patch.get("mrn").is_some_and(|m| m.as_str() != Some(before.mrn.as_str())) {
         return Err(AppError::field("mrn", "the MRN cannot change"));
     }
+    let mut patch = patch;
+    for list in ["phones", "emails"] {
+        if let Some(items) = patch.get_mut(list).and_then(|v| v.as_array_mut()) {
+            items.iter_mut().filter_map(|c| c.as_object_mut()).for_each(|c| drop(c.remove("problem")));
+        }
+    }
     let mut merged = serde_json::to_value(&before.record).map_err(anyhow::Error::from)?;
     merge_patch(&mut merged, &patch);
     if let Some(obj) = merged.as_object_mut() {
         obj.remove("mrn");
     }
     let record: PatientRecord = crate::web::parse_json(merged.to_string().as_bytes())?;
-    let (_, fields) =
-        model::normalize(&record, today(app), &app.config.patients.phone_region).map_err(AppError::Fields)?;
+    write_update(app, actor, before, expected, &record, Strictness::Strict).await
+}
+
+/// Replaces the record as a whole (FHIR update). Without `if_match` the current version is replaced.
+/// Fields FHIR does not carry (insurance, preferred channel, time zone) are kept from the record.
+pub async fn replace(
+    app: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    if_match: Option<i64>,
+    mut record: PatientRecord,
+    strictness: Strictness,
+) -> Result<PatientView, AppError> {
+    let before = view(&app.store.patient(actor.org, id).await?)?;
+    if record.mrn.as_ref().is_some_and(|m| *m != before.mrn) {
+        return Err(AppError::field("mrn", "the MRN cannot change"));
+    }
+    record.mrn = None;
+    record.clear_problems();
+    let kept = &before.record;
+    if record.insurance.is_empty() {
+        record.insurance.clone_from(&kept.insurance);
+    }
+    record.preferred_channel = record.preferred_channel.or_else(|| kept.preferred_channel.clone());
+    record.time_zone = record.time_zone.or_else(|| kept.time_zone.clone());
+    let expected = if_match.unwrap_or(before.version);
+    write_update(app, actor, before, expected, &record, strictness).await
+}
+
+async fn write_update(
+    app: &AppState,
+    actor: &Actor,
+    before: PatientView,
+    expected: i64,
+    record: &PatientRecord,
+    strictness: Strictness,
+) -> Result<PatientView, AppError> {
+    let id = before.id;
+    if before.status == "merged" {
+        return Err(AppError::with_message(
+            ErrorCode::Conflict,
+            "this record was merged into another; change the survivor",
+        ));
+    }
+    let (_, fields) = model::normalize(record, today(app), &app.config.patients.phone_region, strictness)
+        .map_err(AppError::Fields)?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let row = tx.update_patient(actor.org, id, expected, &fields, now).await.map_err(stale)?;
@@ -338,6 +397,11 @@ pub async fn delete(
     if_match: Option<i64>,
 ) -> Result<PatientView, AppError> {
     set_status(app, actor, id, if_match, "deleted", "patient.delete", "patient.deleted").await
+}
+
+/// Inactive: kept in lists (with its status) but never messaged.
+pub async fn deactivate(app: &AppState, actor: &Actor, id: PatientId) -> Result<PatientView, AppError> {
+    set_status(app, actor, id, None, "inactive", "patient.deactivate", "patient.deactivated").await
 }
 
 pub async fn reactivate(app: &AppState, actor: &Actor, id: PatientId) -> Result<PatientView, AppError> {

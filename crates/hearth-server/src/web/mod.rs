@@ -2,6 +2,7 @@
 
 pub mod api;
 mod extract;
+mod fhir;
 mod middleware;
 mod openapi;
 pub mod pages;
@@ -43,7 +44,10 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
 
 /// The routes described in the OpenAPI document.
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::document()).merge(system::routes()).merge(api::routes())
+    OpenApiRouter::with_openapi(openapi::document())
+        .merge(system::routes())
+        .merge(api::routes())
+        .merge(fhir::routes())
 }
 
 async fn not_found() -> Response {

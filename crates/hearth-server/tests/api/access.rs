@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use hearth_core::{ApiScope, OrgId, Permission, Role};
+use hearth_server::patients::Strictness;
 use serde_json::Value;
 
 use crate::helpers::{Staff, TestApp, both, json, seed_api_key, seed_org, seed_user};
@@ -94,16 +95,22 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         "phones": [{"value": "+12025550143"}]
     }))
     .unwrap();
-    let patient = hearth_server::patients::create(&app.state, &system, record.clone()).await.unwrap();
+    let patient = hearth_server::patients::create(&app.state, &system, record.clone(), Strictness::Strict)
+        .await
+        .unwrap();
     // A second record of the same person puts a pair in the duplicate queue.
-    hearth_server::patients::create(&app.state, &system, record).await.unwrap();
+    hearth_server::patients::create(&app.state, &system, record, Strictness::Strict).await.unwrap();
     let duplicate = app.state.store.list_duplicates(org, "pending", 10).await.unwrap()[0].id;
     // A merge of two other records, for the unmerge route.
     let mk = |family: &str| -> hearth_server::patients::PatientRecord {
         serde_json::from_value(serde_json::json!({"name": {"family": family}})).unwrap()
     };
-    let s = hearth_server::patients::create(&app.state, &system, mk("Merge-survivor")).await.unwrap();
-    let m = hearth_server::patients::create(&app.state, &system, mk("Merge-duplicate")).await.unwrap();
+    let s = hearth_server::patients::create(&app.state, &system, mk("Merge-survivor"), Strictness::Strict)
+        .await
+        .unwrap();
+    let m = hearth_server::patients::create(&app.state, &system, mk("Merge-duplicate"), Strictness::Strict)
+        .await
+        .unwrap();
     let merge = hearth_server::patients::merge(&app.state, &system, s.id, m.id).await.unwrap().id;
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
@@ -136,10 +143,15 @@ fn fill(path: &str, f: &Fixtures) -> String {
 /// Valid bodies for operations on an existing resource whose body has required fields, so that
 /// with another organization's id the only possible answer is 404. Others get `{}`.
 fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
-    if *method != reqwest::Method::POST && *method != reqwest::Method::PATCH {
+    if ![reqwest::Method::POST, reqwest::Method::PATCH, reqwest::Method::PUT].contains(method) {
         return None;
     }
+    let fhir_patient = serde_json::json!({"resourceType": "Patient", "name": [{"family": "Matrix"}]});
     Some(match path {
+        "/fhir/r4/Patient" | "/fhir/r4/Patient/{patient_id}" => fhir_patient,
+        "/fhir/r4" => {
+            serde_json::json!({"resourceType": "Bundle", "type": "batch", "entry": [{"resource": fhir_patient}]})
+        }
         "/api/v1/patients/{patient_id}/consents" => {
             serde_json::json!({"channel": "sms", "opted_in": true, "source": "staff"})
         }

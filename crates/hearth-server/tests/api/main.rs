@@ -10,5 +10,6 @@ mod audit;
 mod auth;
 mod browser;
 mod cli;
+mod fhir;
 mod patients;
 mod system;

@@ -71,7 +71,10 @@ async fn create_patient(
     State(app): State<AppState>,
     ApiJson(record): ApiJson<PatientRecord>,
 ) -> Result<Response, AppError> {
-    Ok(with_etag(StatusCode::CREATED, patients::create(&app, &auth.actor, record).await?))
+    Ok(with_etag(
+        StatusCode::CREATED,
+        patients::create(&app, &auth.actor, record, patients::Strictness::Strict).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/patients/{patient_id}", tag = "patients",

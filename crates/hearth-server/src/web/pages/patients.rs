@@ -41,12 +41,8 @@ pub struct SearchForm {
 impl PatientView {
     /// "Given Family" for lists.
     pub fn display_name(&self) -> String {
-        let given = self.record.name.given.join(" ");
-        if given.is_empty() {
-            self.record.name.family.clone()
-        } else {
-            format!("{given} {}", self.record.name.family)
-        }
+        let name = self.record.name.display();
+        if name.is_empty() { "(no name recorded)".to_owned() } else { name }
     }
 }
 
@@ -149,15 +145,15 @@ pub async fn create(
         birth_date: opt(&f.birth_date),
         gender: opt(&f.gender),
         phones: opt(&f.phone)
-            .map(|v| vec![patients::ContactPoint { value: v, use_: Some("mobile".into()) }])
+            .map(|v| vec![patients::ContactPoint { value: v, use_: Some("mobile".into()), problem: None }])
             .unwrap_or_default(),
         emails: opt(&f.email)
-            .map(|v| vec![patients::ContactPoint { value: v, use_: None }])
+            .map(|v| vec![patients::ContactPoint { value: v, use_: None, problem: None }])
             .unwrap_or_default(),
         preferred_language: opt(&f.preferred_language),
         ..PatientRecord::default()
     };
-    match patients::create(&app, &auth.actor, record).await {
+    match patients::create(&app, &auth.actor, record, patients::Strictness::Strict).await {
         Ok(p) => Redirect::to(&format!("/patients/{}", p.id)).into_response(),
         Err(AppError::Fields(errors)) => {
             let page = NewPatientPage { nav: Nav::new(&auth.actor, &auth.csrf, "/patients"), f, errors };
