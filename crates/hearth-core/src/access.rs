@@ -144,6 +144,7 @@ permissions! {
     AuditRead         = "audit:read",         "Read the audit trail.";
     PatientRead       = "patient:read",       "Read patient records (every read is audited).";
     PatientWrite      = "patient:write",      "Create and change patient records.";
+    PatientSensitiveRead = "patient:read_sensitive", "Read sensitive identifiers (e.g. SSNs) in full; every read is audited.";
     IngestWrite       = "ingest:write",       "Send EHR events to the ingest endpoints.";
 }
 
@@ -171,6 +172,7 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::AuditRead, ADMINS, &[S::Admin]),
     (Permission::PatientRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::PatientWrite, CHART_WRITERS, &[S::Write, S::Admin]),
+    (Permission::PatientSensitiveRead, ADMINS, &[S::Admin]),
     (Permission::IngestWrite, &[], &[S::Ingest, S::Admin]),
 ];
 

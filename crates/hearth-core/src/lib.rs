@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod contact;
+pub mod crypto;
 pub mod error_code;
 pub mod ids;
 pub mod linkage;

@@ -60,7 +60,7 @@ impl App {
         } else {
             None
         };
-        Ok(Self { state: AppState::new(config, store, deps.clock), listener, roles })
+        Ok(Self { state: AppState::new(config, store, deps.clock)?, listener, roles })
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod fhir;
+pub mod keys;
 pub mod metrics;
 pub mod patients;
 pub mod staff;

@@ -25,22 +25,27 @@ pub struct Inner {
     pub heartbeats: Heartbeats,
     /// Sign-in attempts per client IP (in this process).
     pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Encryption keys for sensitive fields and TOTP secrets.
+    pub keys: crate::keys::Keys,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> Self {
+    /// Reads (or creates) the keyring; the only I/O here.
+    pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let keys = crate::keys::Keys::new(&config)?;
         let metrics = Metrics::new(store.backend().as_str());
         let per_minute =
             NonZeroU32::new(config.auth.login_attempts_per_minute_per_ip).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
-        Self(Arc::new(Inner {
+        Ok(Self(Arc::new(Inner {
             config,
             store,
             clock,
             metrics,
             heartbeats: Heartbeats::default(),
             login_limiter,
-        }))
+            keys,
+        })))
     }
 }
 

@@ -88,7 +88,28 @@ pub struct PatientEventRow {
     pub at: UtcTime,
 }
 
+/// A stored document holding encrypted values, for key rotation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SealedDocument {
+    pub org_id: OrgId,
+    pub id: PatientId,
+    pub document: String,
+}
+
 impl Tx {
+    /// Replaces a record's stored document without a new version (key rotation re-encrypts, the
+    /// content stays the same).
+    pub async fn set_patient_document(
+        &mut self,
+        org: OrgId,
+        id: PatientId,
+        document: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "update patients set document = $3 where org_id = $1 and id = $2";
+        on_tx!(self, |c| sqlx::query(SQL).bind(org).bind(id).bind(document).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// The next number of the organization's MRN sequence for `year` (1, 2, 3 …).
     pub async fn next_mrn_number(&mut self, org: OrgId, year: i32) -> Result<i64, StoreError> {
         const SQL: &str = "insert into mrn_counters (org_id, year, next) values ($1, $2, 1)
@@ -288,6 +309,17 @@ impl Tx {
 }
 
 impl Store {
+    /// Every organization's records that hold encrypted values, after `after` in id order (a page).
+    pub async fn sealed_patient_documents(
+        &self,
+        after: Option<PatientId>,
+        limit: i64,
+    ) -> Result<Vec<SealedDocument>, StoreError> {
+        const SQL: &str = "select org_id, id, document from patients
+                            where document like '%\"sealed\"%' and ($1 is null or id > $1) order by id limit $2";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(after).bind(limit).fetch_all(p).await)?)
+    }
+
     pub async fn patient(&self, org: OrgId, id: PatientId) -> Result<PatientRow, StoreError> {
         let sql = format!("select {COLUMNS} from patients where org_id = $1 and id = $2");
         Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -256,7 +256,37 @@ impl Tx {
     }
 }
 
+/// A stored TOTP secret, for key rotation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredTotpSecret {
+    pub org_id: OrgId,
+    pub id: UserId,
+    pub totp_secret: String,
+}
+
+impl Tx {
+    /// Replaces a TOTP secret by the same secret encrypted anew (key rotation).
+    pub async fn replace_totp_secret(
+        &mut self,
+        org: OrgId,
+        id: UserId,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "update users set totp_secret = $3 where org_id = $1 and id = $2 and totp_secret is not null";
+        on_tx!(self, |c| sqlx::query(SQL).bind(org).bind(id).bind(secret).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
 impl Store {
+    /// Every user's TOTP secret (all organizations), for key rotation.
+    pub async fn totp_secrets(&self) -> Result<Vec<StoredTotpSecret>, StoreError> {
+        const SQL: &str =
+            "select org_id, id, totp_secret from users where totp_secret is not null order by id";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).fetch_all(p).await)?)
+    }
+
     pub async fn unused_recovery_codes(&self, user: UserId) -> Result<i64, StoreError> {
         const SQL: &str = "select count(*) from recovery_codes where user_id = $1 and used_at is null";
         Ok(on_pool!(self, |p| sqlx::query_scalar(SQL).bind(user).fetch_one(p).await)?)

@@ -39,6 +39,7 @@ pub mod perms {
         AuditRead,
         PatientRead,
         PatientWrite,
+        PatientSensitiveRead,
         IngestWrite,
     );
 }

@@ -82,8 +82,8 @@ pub async fn second_factor(
     meta: &RequestMeta,
 ) -> Result<bool, AppError> {
     let now = app.clock.now();
-    let step = user.totp_secret.as_deref().and_then(|secret| {
-        totp::matching_step(secret, &user.email, code, u64::try_from(now.unix_seconds()).unwrap_or(0))
+    let step = totp::stored_secret(app, user).and_then(|secret| {
+        totp::matching_step(&secret, &user.email, code, u64::try_from(now.unix_seconds()).unwrap_or(0))
     });
     let accepted = match step {
         Some(step) => app.store.advance_totp_step(user.id, step).await?,

@@ -9,6 +9,23 @@ const ISSUER: &str = "Hearth";
 const STEP_SECS: u64 = 30;
 pub const RECOVERY_CODES: usize = 10;
 
+/// Where a user's sealed TOTP secret belongs (its encryption context).
+pub fn secret_context(org: hearth_core::OrgId, user: hearth_core::UserId) -> String {
+    format!("user:{org}:{user}:totp")
+}
+
+/// A user's TOTP secret as stored (sealed), opened; None if there is none or it does not open.
+pub fn stored_secret(app: &crate::state::AppState, user: &hearth_store::users::UserRow) -> Option<String> {
+    let stored = user.totp_secret.as_deref()?;
+    match app.keys.open(stored, &secret_context(user.org_id, user.id)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(user_id = %user.id, error = %e, "a TOTP secret does not open");
+            None
+        }
+    }
+}
+
 /// A fresh base32 secret.
 pub fn new_secret() -> String {
     let bytes: [u8; 20] = rand::random();

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod config;
+mod keys;
 mod matching;
 mod migrate;
 mod serve;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Patient records.
     #[command(subcommand)]
     Patients(PatientsCommand),
+    /// Encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +70,17 @@ pub enum PatientsCommand {
     },
     /// Check every active patient for duplicates and fill the review queue.
     FindDuplicates,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a key to the keyring file (or use the last of `encryption.keys`) and re-encrypt every
+    /// sensitive value and TOTP secret under it.
+    Rotate {
+        /// Print {"active_key":…,"added_key":…,"patient_values":…,"totp_secrets":…}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Patients(PatientsCommand::EvalMatching { records, links, json })) => {
             matching::eval_matching(&records, &links, json)
         }
+        Some(Command::Keys(KeysCommand::Rotate { json })) => keys::rotate(&overrides, json).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }
 }

@@ -32,6 +32,18 @@ pub struct Config {
     pub workers: WorkersConfig,
     pub auth: AuthConfig,
     pub patients: PatientsConfig,
+    pub encryption: EncryptionConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncryptionConfig {
+    /// Encryption keys as `id:base64key` separated by commas; the last one encrypts, all decrypt.
+    /// When unset, Hearth keeps its keys in `keyring_file`.
+    pub keys: Option<Secret>,
+    /// The keyring file used when `keys` is unset; created with one random key on first start.
+    /// Default: `<data_dir>/keyring`.
+    pub keyring_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,11 +53,17 @@ pub struct PatientsConfig {
     pub mrn_pattern: String,
     /// Country (ISO 3166 alpha-2) for phone numbers written without a country code.
     pub phone_region: String,
+    /// Identifier systems whose values are sensitive: encrypted at rest, masked in output.
+    pub sensitive_identifier_systems: Vec<String>,
 }
 
 impl Default for PatientsConfig {
     fn default() -> Self {
-        Self { mrn_pattern: "MRN-{year}{seq:6}".into(), phone_region: "US".into() }
+        Self {
+            mrn_pattern: "MRN-{year}{seq:6}".into(),
+            phone_region: "US".into(),
+            sensitive_identifier_systems: vec!["http://hl7.org/fhir/sid/us-ssn".into()],
+        }
     }
 }
 
@@ -125,6 +143,7 @@ impl Default for Config {
             workers: WorkersConfig::default(),
             auth: AuthConfig::default(),
             patients: PatientsConfig::default(),
+            encryption: EncryptionConfig::default(),
         }
     }
 }
@@ -148,6 +167,11 @@ impl Default for WorkersConfig {
 }
 
 impl Config {
+    /// The keyring file in effect (used when `encryption.keys` is unset).
+    pub fn keyring_file(&self) -> PathBuf {
+        self.encryption.keyring_file.clone().unwrap_or_else(|| self.data_dir.join("keyring"))
+    }
+
     /// The database URL in effect: the configured one, or SQLite inside `data_dir`.
     pub fn database_url(&self) -> Secret {
         self.database_url.clone().unwrap_or_else(|| {
@@ -175,6 +199,12 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: Some(Secret::new(database_url)),
             database_max_connections: 4,
+            encryption: EncryptionConfig {
+                keys: Some(Secret::new(
+                    hearth_core::crypto::Keyring::new_key_line("k1").replacen(' ', ":", 1),
+                )),
+                keyring_file: None,
+            },
             ..Self::default()
         }
     }

@@ -165,7 +165,7 @@ pub fn from_fhir(p: &fhir::Patient, mrn_system: &str) -> ImportedPatient {
         }
         paths
             .push((format!("identifiers[{}]", record.identifiers.len()), format!("Patient.identifier[{i}]")));
-        record.identifiers.push(Identifier { system, value });
+        record.identifiers.push(Identifier { system, value, sealed: None });
     }
 
     language_and_contacts(p, &mut record, &mut paths);

@@ -105,8 +105,15 @@ async fn find_candidates(
             }
         }
     }
-    let mine = link_record(&me);
-    let theirs: Vec<LinkRecord> = others.iter().map(link_record).collect();
+    // Sensitive identifiers are masked here; "*****2222" agreeing says nothing, so they are left out.
+    let sensitive = &app.config.patients.sensitive_identifier_systems;
+    let linkable = |p: &PatientView| {
+        let mut r = link_record(p);
+        r.identifiers.retain(|(system, _)| !sensitive.contains(system));
+        r
+    };
+    let mine = linkable(&me);
+    let theirs: Vec<LinkRecord> = others.iter().map(linkable).collect();
     let mut out = Vec::new();
     for (i, score) in linkage::candidates_for(&mine, &theirs, POSSIBLE) {
         let fields = score

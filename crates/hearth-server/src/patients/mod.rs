@@ -8,6 +8,7 @@ mod duplicates;
 mod merge;
 mod model;
 pub mod mrn;
+mod sensitive;
 
 use hearth_core::contact::{Email, Phone};
 use hearth_core::{ErrorCode, PatientId};
@@ -21,7 +22,9 @@ pub use duplicates::{
 pub use merge::{MergeInput, MergeView, merge, unmerge};
 pub use model::{
     Address, ContactPoint, EmergencyContact, HumanName, Identifier, PatientRecord, PatientView, Strictness,
+    normalize,
 };
+pub use sensitive::{SensitiveView, context as sensitive_context, reveal as reveal_sensitive};
 
 use crate::audit::{self, snapshot};
 use crate::auth::Actor;
@@ -61,6 +64,32 @@ async fn event(
     Ok(())
 }
 
+/// Checks a record, seals its sensitive identifiers, and derives what the store indexes.
+fn prepare(
+    app: &AppState,
+    org: hearth_core::OrgId,
+    id: PatientId,
+    record: &PatientRecord,
+    strictness: Strictness,
+    stored: Option<&PatientRecord>,
+) -> Result<(PatientRecord, hearth_store::patients::PatientFields), AppError> {
+    let cfg = &app.config.patients;
+    let (mut out, mut fields) =
+        model::normalize(record, today(app), &cfg.phone_region, strictness).map_err(AppError::Fields)?;
+    sensitive::seal(app, org, id, &mut out, stored);
+    // Sensitive values are neither unique nor searchable: the store sees only the rest.
+    fields.identifiers.retain(|(system, _)| !cfg.sensitive_identifier_systems.contains(system));
+    let mut document = out.clone();
+    document.mrn = None;
+    fields.document = serde_json::to_string(&document).map_err(anyhow::Error::from)?;
+    Ok((out, fields))
+}
+
+/// The record as stored, with sealed values (never shown as such).
+fn stored_record(row: &PatientRow) -> Result<PatientRecord, AppError> {
+    serde_json::from_str(&row.document).map_err(|e| AppError::Internal(e.into()))
+}
+
 /// Creates a patient. Staff and API clients write `Strict` records; EHR feeds write `Lenient` ones.
 pub async fn create(
     app: &AppState,
@@ -70,8 +99,8 @@ pub async fn create(
 ) -> Result<PatientView, AppError> {
     let cfg = &app.config.patients;
     record.clear_problems();
-    let (record, fields) =
-        model::normalize(&record, today(app), &cfg.phone_region, strictness).map_err(AppError::Fields)?;
+    let id = PatientId::new();
+    let (record, fields) = prepare(app, actor.org, id, &record, strictness, None)?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let mrn = if let Some(m) = &record.mrn {
@@ -81,7 +110,7 @@ pub async fn create(
         let seq = tx.next_mrn_number(actor.org, i32::from(year)).await?;
         mrn::render(&cfg.mrn_pattern, year, seq).map_err(|e| anyhow::anyhow!("patients.mrn_pattern: {e}"))?
     };
-    let row = tx.insert_patient(actor.org, PatientId::new(), &mrn, &fields, now).await.map_err(key_taken)?;
+    let row = tx.insert_patient(actor.org, id, &mrn, &fields, now).await.map_err(key_taken)?;
     let v = view(&row)?;
     audit::record(
         &mut tx,
@@ -131,10 +160,26 @@ pub struct PatientQuery {
 }
 
 pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<PatientView>, AppError> {
+    let views = search(&app.store, actor.org, &app.config.patients.phone_region, q).await?;
+    // Which records were shown, not what was searched for (search terms can be PHI).
+    let ids: Vec<String> = views.iter().map(|v| v.id.to_string()).collect();
+    audit::record_read(app, actor, "patient.list", None, snapshot(&serde_json::json!({"patient_ids": ids})))
+        .await?;
+    Ok(views)
+}
+
+/// The search behind [`list`] without its audit row: checks the query, runs the store query and ranks
+/// name matches. `list` is what callers use; `hearth bench patient-search` times this.
+pub async fn search(
+    store: &hearth_store::Store,
+    org: hearth_core::OrgId,
+    phone_region: &str,
+    q: PatientQuery,
+) -> Result<Vec<PatientView>, AppError> {
     let mut errors = Vec::new();
     let blank = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let phone = blank(q.phone).and_then(|p| {
-        Phone::parse(&p, &app.config.patients.phone_region)
+        Phone::parse(&p, phone_region)
             .map(|p| p.as_str().to_owned())
             .map_err(|e| errors.push(FieldError::new("phone", e.to_string())))
             .ok()
@@ -182,16 +227,11 @@ pub async fn list(app: &AppState, actor: &Actor, q: PatientQuery) -> Result<Vec<
         offset: if name.is_some() { 0 } else { offset },
         name_keys,
     };
-    let mut rows = app.store.list_patients(actor.org, &filter).await?;
+    let mut rows = store.list_patients(org, &filter).await?;
     if let Some(name) = &name {
         rows = rank_by_name(rows, name, offset, limit);
     }
-    let views = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
-    // Which records were shown, not what was searched for (search terms can be PHI).
-    let ids: Vec<String> = views.iter().map(|v| v.id.to_string()).collect();
-    audit::record_read(app, actor, "patient.list", None, snapshot(&serde_json::json!({"patient_ids": ids})))
-        .await?;
-    Ok(views)
+    rows.iter().map(view).collect()
 }
 
 /// Keeps the rows whose names match `query`, best first, then pages.
@@ -245,7 +285,8 @@ pub async fn update(
     if_match: Option<i64>,
     patch: serde_json::Value,
 ) -> Result<PatientView, AppError> {
-    let before = view(&app.store.patient(actor.org, id).await?)?;
+    let row = app.store.patient(actor.org, id).await?;
+    let (before, stored) = (view(&row)?, stored_record(&row)?);
     let expected = require_version(if_match)?;
     if !patch.is_object() {
         return Err(AppError::field("(body)", "expected a JSON object with the fields to change"));
@@ -254,9 +295,10 @@ pub async fn update(
         return Err(AppError::field("mrn", "the MRN cannot change"));
     }
     let mut patch = patch;
-    for list in ["phones", "emails"] {
+    // Only Hearth sets `problem` flags and `sealed` values.
+    for (list, key) in [("phones", "problem"), ("emails", "problem"), ("identifiers", "sealed")] {
         if let Some(items) = patch.get_mut(list).and_then(|v| v.as_array_mut()) {
-            items.iter_mut().filter_map(|c| c.as_object_mut()).for_each(|c| drop(c.remove("problem")));
+            items.iter_mut().filter_map(|c| c.as_object_mut()).for_each(|c| drop(c.remove(key)));
         }
     }
     let mut merged = serde_json::to_value(&before.record).map_err(anyhow::Error::from)?;
@@ -265,7 +307,7 @@ pub async fn update(
         obj.remove("mrn");
     }
     let record: PatientRecord = crate::web::parse_json(merged.to_string().as_bytes())?;
-    write_update(app, actor, before, expected, &record, Strictness::Strict).await
+    write_update(app, actor, (before, &stored), expected, &record, Strictness::Strict).await
 }
 
 /// Replaces the record as a whole (FHIR update). Without `if_match` the current version is replaced.
@@ -278,7 +320,8 @@ pub async fn replace(
     mut record: PatientRecord,
     strictness: Strictness,
 ) -> Result<PatientView, AppError> {
-    let before = view(&app.store.patient(actor.org, id).await?)?;
+    let row = app.store.patient(actor.org, id).await?;
+    let (before, stored) = (view(&row)?, stored_record(&row)?);
     if record.mrn.as_ref().is_some_and(|m| *m != before.mrn) {
         return Err(AppError::field("mrn", "the MRN cannot change"));
     }
@@ -291,13 +334,13 @@ pub async fn replace(
     record.preferred_channel = record.preferred_channel.or_else(|| kept.preferred_channel.clone());
     record.time_zone = record.time_zone.or_else(|| kept.time_zone.clone());
     let expected = if_match.unwrap_or(before.version);
-    write_update(app, actor, before, expected, &record, strictness).await
+    write_update(app, actor, (before, &stored), expected, &record, strictness).await
 }
 
 async fn write_update(
     app: &AppState,
     actor: &Actor,
-    before: PatientView,
+    (before, stored): (PatientView, &PatientRecord),
     expected: i64,
     record: &PatientRecord,
     strictness: Strictness,
@@ -309,8 +352,7 @@ async fn write_update(
             "this record was merged into another; change the survivor",
         ));
     }
-    let (_, fields) = model::normalize(record, today(app), &app.config.patients.phone_region, strictness)
-        .map_err(AppError::Fields)?;
+    let (_, fields) = prepare(app, actor.org, id, record, strictness, Some(stored))?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let row = tx.update_patient(actor.org, id, expected, &fields, now).await.map_err(stale)?;

@@ -94,7 +94,13 @@ pub struct Address {
 pub struct Identifier {
     /// The issuing system, e.g. `urn:oid:2.16.840.1.113883.19.5` or `epic`.
     pub system: String,
+    /// For a sensitive system (`patients.sensitive_identifier_systems`) this is shown masked
+    /// (`*****2222`); the value itself is stored encrypted.
     pub value: String,
+    /// The encrypted value of a sensitive identifier (stored only; never shown, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub sealed: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -162,10 +168,13 @@ pub struct PatientRecord {
 }
 
 impl PatientRecord {
-    /// Drops `problem` flags sent by a client: only Hearth sets them.
+    /// Drops what only Hearth sets (`problem` flags, `sealed` values) from a client's record.
     pub fn clear_problems(&mut self) {
         for c in self.phones.iter_mut().chain(self.emails.iter_mut()) {
             c.problem = None;
+        }
+        for i in &mut self.identifiers {
+            i.sealed = None;
         }
     }
 
@@ -215,6 +224,10 @@ impl TryFrom<&PatientRow> for PatientView {
     fn try_from(r: &PatientRow) -> Result<Self, anyhow::Error> {
         let mut record: PatientRecord = serde_json::from_str(&r.document)?;
         record.mrn = None;
+        // Sealed values stay in the store; the view shows the mask.
+        for i in &mut record.identifiers {
+            i.sealed = None;
+        }
         Ok(Self {
             id: r.id,
             mrn: r.mrn.clone(),
@@ -446,8 +459,11 @@ fn identifiers(
             }
             e.push(FieldError::new(format!("identifiers[{i}]"), "the same identifier is listed twice"));
         }
-        keys.push((system.clone(), value.clone()));
-        out.identifiers.push(Identifier { system, value });
+        // A sensitive value is neither unique nor searchable: its key would be the mask.
+        if id.sealed.is_none() {
+            keys.push((system.clone(), value.clone()));
+        }
+        out.identifiers.push(Identifier { system, value, sealed: id.sealed.clone() });
     }
     keys
 }

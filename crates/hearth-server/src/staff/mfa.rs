@@ -33,7 +33,8 @@ pub async fn start_enrolment(app: &AppState, actor: &Actor) -> Result<Enrolment,
     let qr_svg = totp::qr_svg(&url).ok_or_else(|| anyhow::anyhow!("qr code"))?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    tx.set_totp(actor.org, id, Some(&secret), false, now).await?;
+    let sealed = app.keys.seal(&secret, &totp::secret_context(actor.org, id));
+    tx.set_totp(actor.org, id, Some(&sealed), false, now).await?;
     tx.commit().await?;
     Ok(Enrolment { secret, url, qr_svg })
 }
@@ -43,7 +44,7 @@ pub async fn start_enrolment(app: &AppState, actor: &Actor) -> Result<Enrolment,
 pub async fn confirm_enrolment(app: &AppState, actor: &Actor, code: &str) -> Result<Vec<String>, AppError> {
     let (id, email) = user_of(actor)?;
     let user = app.store.user(actor.org, id).await?;
-    let Some(secret) = user.totp_secret.filter(|_| !user.totp_enabled) else {
+    let Some(secret) = totp::stored_secret(app, &user).filter(|_| !user.totp_enabled) else {
         return Err(AppError::with_message(ErrorCode::Conflict, "start the set-up again"));
     };
     let now = app.clock.now();

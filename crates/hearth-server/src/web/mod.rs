@@ -75,7 +75,7 @@ mod tests {
         let mut config = Config::for_tests(db.url());
         tweak(&mut config);
         let clock = Arc::new(hearth_core::SystemClock);
-        (AppState::new(config, db.store().await, clock), db)
+        (AppState::new(config, db.store().await, clock).unwrap(), db)
     }
 
     async fn body_json(res: Response) -> serde_json::Value {

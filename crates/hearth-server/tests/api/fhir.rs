@@ -104,7 +104,16 @@ fn modeled(p: &Value) -> Value {
         .into_iter()
         .flatten()
         .filter(|i| !i["value"].is_null() && !s(&i["system"]).ends_with("/fhir/sid/mrn"))
-        .map(|i| json!([s(&i["system"]), s(&i["value"])]))
+        .map(|i| {
+            let value = s(&i["value"]);
+            // SSNs leave Hearth masked: the last four digits.
+            let value = if i["system"] == "http://hl7.org/fhir/sid/us-ssn" {
+                "*".repeat(value.len() - 4) + &value[value.len() - 4..]
+            } else {
+                value
+            };
+            json!([s(&i["system"]), value])
+        })
         .collect();
     identifiers.sort_by_key(Value::to_string);
     identifiers.dedup();

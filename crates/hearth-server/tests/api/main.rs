@@ -12,4 +12,5 @@ mod browser;
 mod cli;
 mod fhir;
 mod patients;
+mod sensitive;
 mod system;

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_patients, create_patient))
         .routes(routes!(get_patient, update_patient, delete_patient))
         .routes(routes!(reactivate_patient))
+        .routes(routes!(reveal_sensitive))
         .routes(routes!(list_consents, record_consent))
         .routes(routes!(list_duplicates))
         .routes(routes!(list_duplicate_queue))
@@ -119,6 +120,19 @@ async fn delete_patient(
 ) -> Result<Response, AppError> {
     let version = if_match(&headers)?;
     Ok(with_etag(StatusCode::OK, patients::delete(&app, &auth.actor, id, version).await?))
+}
+
+/// The patient's sensitive identifiers (e.g. SSN) in full; elsewhere they are masked. Audited.
+#[utoipa::path(get, path = "/api/v1/patients/{patient_id}/sensitive", tag = "patients",
+    params(("patient_id" = String, Path, format = Uuid)),
+    security(("session" = ["patient:read_sensitive"]), ("api_key" = ["patient:read_sensitive"])),
+    responses((status = 200, body = patients::SensitiveView), (status = 404, body = ErrorBody)))]
+async fn reveal_sensitive(
+    auth: Authorized<perms::PatientSensitiveRead>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<PatientId>,
+) -> Result<Json<patients::SensitiveView>, AppError> {
+    Ok(Json(patients::reveal_sensitive(&app, &auth.actor, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/patients/{patient_id}/reactivate", tag = "patients",

@@ -134,7 +134,12 @@ pub async fn confirm_mfa(
             // Show the same secret again so the person can retry with the next code.
             let id = s.actor.user_id();
             let secret = match id {
-                Some(id) => app.store.user(s.actor.org, id).await.ok().and_then(|u| u.totp_secret),
+                Some(id) => app
+                    .store
+                    .user(s.actor.org, id)
+                    .await
+                    .ok()
+                    .and_then(|u| crate::auth::totp::stored_secret(&app, &u)),
                 None => None,
             };
             let Some(secret) = secret else {
