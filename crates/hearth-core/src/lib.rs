@@ -3,6 +3,7 @@
 //! this crate and nothing here depends on them.
 
 pub mod access;
+pub mod appointment;
 pub mod audit;
 pub mod clock;
 pub mod contact;
