@@ -204,6 +204,19 @@ impl Tx {
 }
 
 impl Store {
+    /// The merges a patient took part in (as survivor or as the merged record), newest first.
+    pub async fn merges_of(&self, org: OrgId, patient: PatientId) -> Result<Vec<MergeRow>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from patient_merges where org_id = $1 and (survivor_id = $2 or merged_id = $2)
+              order by merged_at desc, id desc"
+        );
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(patient)
+            .fetch_all(p)
+            .await)?)
+    }
+
     pub async fn merge(&self, org: OrgId, id: MergeId) -> Result<MergeRow, StoreError> {
         let sql = format!("select {COLUMNS} from patient_merges where org_id = $1 and id = $2");
         Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))

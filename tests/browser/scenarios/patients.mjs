@@ -61,7 +61,18 @@ export async function run({ page, base, shot, expect }) {
   await page.click('form[action$="/merge"] button');
   await page.waitForURL(/\/patients\/[0-9a-f-]{36}$/);
   expect((await page.locator('main').innerText()).includes('patient.merge'), 'the survivor\'s history shows the merge');
+  const survivor = page.url();
   await page.goto(`${base}/patients/duplicates`);
   expect((await page.locator('main').innerText()).includes('Nothing to review'), 'the queue is empty');
   await shot('07-after-merge');
+
+  // A wrong merge is undone from the survivor's profile: both records are back on their own.
+  await page.goto(`${survivor}#merges`);
+  expect((await page.locator('#merges + ul').innerText()).includes('was merged into this one'), 'the profile lists the merge');
+  await page.click('form[aria-label="Undo this merge"] button');
+  await page.waitForURL(/#merges$/);
+  const merges = await page.locator('#merges + ul').innerText();
+  expect(merges.includes('Undone on') && !(await page.locator('form[aria-label="Undo this merge"]').count()), 'the merge is marked undone, nothing left to undo');
+  expect((await page.locator('main').innerText()).includes('patient.unmerge'), 'the history shows the unmerge');
+  await shot('08-unmerged');
 }

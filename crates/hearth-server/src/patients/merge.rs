@@ -44,6 +44,35 @@ async fn merge_view(app: &AppState, actor: &Actor, m: &MergeRow) -> Result<Merge
     })
 }
 
+/// A merge as the patient's profile lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeSummary {
+    pub id: MergeId,
+    pub survivor_id: PatientId,
+    pub merged_id: PatientId,
+    pub merged_by: String,
+    pub merged_at: hearth_core::UtcTime,
+    pub unmerged_at: Option<hearth_core::UtcTime>,
+}
+
+/// The merges `id` took part in, newest first (the profile reads the patient itself, audited).
+pub async fn merges_of(app: &AppState, actor: &Actor, id: PatientId) -> Result<Vec<MergeSummary>, AppError> {
+    Ok(app
+        .store
+        .merges_of(actor.org, id)
+        .await?
+        .into_iter()
+        .map(|m| MergeSummary {
+            id: m.id,
+            survivor_id: m.survivor_id,
+            merged_id: m.merged_id,
+            merged_by: m.merged_by,
+            merged_at: m.merged_at,
+            unmerged_at: m.unmerged_at,
+        })
+        .collect())
+}
+
 fn label(actor: &Actor) -> String {
     actor.audit_identity().2.unwrap_or_default()
 }

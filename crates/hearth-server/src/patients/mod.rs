@@ -19,7 +19,7 @@ pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_cons
 pub use duplicates::{
     DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, queue_entry, refresh_queue,
 };
-pub use merge::{MergeInput, MergeView, merge, unmerge};
+pub use merge::{MergeInput, MergeSummary, MergeView, merge, merges_of, unmerge};
 pub use model::{
     Address, ContactPoint, EmergencyContact, HumanName, Identifier, PatientRecord, PatientView, Strictness,
     normalize,

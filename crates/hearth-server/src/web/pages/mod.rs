@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/patients/duplicates/{duplicate_id}/merge", post(duplicates::merge))
         .route("/patients/duplicates/{duplicate_id}/not-duplicate", post(duplicates::not_duplicate))
         .route("/patients/{patient_id}", get(patients::profile))
+        .route("/patients/merges/{merge_id}/unmerge", post(patients::unmerge))
         .route("/patients/{patient_id}/consents", post(patients::record_consent))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))

@@ -170,6 +170,7 @@ pub struct ProfilePage {
     pub p: PatientView,
     pub consents: ConsentsView,
     pub history: Vec<crate::audit::AuditEventView>,
+    pub merges: Vec<patients::MergeSummary>,
     pub can_write: bool,
     pub errors: Vec<FieldError>,
 }
@@ -194,12 +195,14 @@ async fn profile_page(
         .into_iter()
         .filter(|e| !e.action.ends_with("read"))
         .collect();
+    let merges = patients::merges_of(app, &auth.actor, id).await?;
     Ok(ProfilePage {
         nav: Nav::new(&auth.actor, &auth.csrf, "/patients"),
         can_write: auth.actor.grants(hearth_core::Permission::PatientWrite),
         p,
         consents,
         history,
+        merges,
         errors,
     })
 }
@@ -245,4 +248,27 @@ pub async fn record_consent(
         },
         Err(e) => error_page(&e),
     }
+}
+
+/// Undoes a merge from the profile of either record; back to the record the person came from.
+pub async fn unmerge(
+    State(app): State<AppState>,
+    auth: Authorized<perms::PatientWrite>,
+    ApiPath(id): ApiPath<hearth_core::MergeId>,
+    PageForm(f): PageForm<UnmergeForm>,
+) -> Response {
+    match patients::unmerge(&app, &auth.actor, id).await {
+        Ok(m) => {
+            let back = if f.from == m.merged.id.to_string() { m.merged.id } else { m.survivor.id };
+            Redirect::to(&format!("/patients/{back}#merges")).into_response()
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnmergeForm {
+    /// The profile the form was on.
+    #[serde(default)]
+    from: String,
 }
