@@ -59,6 +59,7 @@ pub mod merges;
 pub mod organizations;
 pub mod patients;
 pub mod practitioners;
+pub mod scratch;
 pub mod sessions;
 pub mod users;
 

@@ -42,17 +42,13 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             uuid::Uuid::now_v7().simple()
         );
-        let admin =
-            Store::connect(&admin_url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
-                .await
-                .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-        let Store::Postgres(pool) = &admin else { panic!("{POSTGRES_URL_VAR} must be a postgres:// URL") };
-        sqlx::query(sqlx::AssertSqlSafe(format!(r#"create database "{name}""#)))
-            .execute(pool)
-            .await
-            .expect("create a test database");
-        admin.close().await;
-        let url = with_database(&admin_url, &name);
+        assert!(
+            admin_url.starts_with("postgres:") || admin_url.starts_with("postgresql:"),
+            "{POSTGRES_URL_VAR} must be a postgres:// URL"
+        );
+        let url = crate::scratch::create_postgres_database(&admin_url, &name).await.unwrap_or_else(|e| {
+            panic!("{POSTGRES_URL_VAR} is set but no test database could be created: {e}")
+        });
         Some(Self::Postgres { admin_url, name, url })
     }
 
@@ -83,46 +79,10 @@ impl Drop for TestDb {
                     return;
                 };
                 rt.block_on(async move {
-                    if let Ok(Store::Postgres(pool)) =
-                        Store::connect(&url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
-                            .await
-                    {
-                        let sql = format!(r#"drop database if exists "{name}" with (force)"#);
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-                        pool.close().await;
-                    }
+                    let _ = crate::scratch::drop_postgres_database(&url, &name).await;
                 });
             })
             .join();
         }
-    }
-}
-
-/// Replaces the database name in a PostgreSQL URL, keeping credentials, host and query.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced_in_place() {
-        assert_eq!(
-            super::with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            super::with_database("postgres://u:p@h/db?sslmode=disable", "t2"),
-            "postgres://u:p@h/t2?sslmode=disable"
-        );
-        assert_eq!(super::with_database("postgresql://localhost", "t3"), "postgresql://localhost/t3");
     }
 }

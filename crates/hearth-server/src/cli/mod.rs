@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod bench;
 mod config;
 mod keys;
 mod matching;
@@ -53,6 +54,15 @@ pub enum Command {
     /// Encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Benchmarks: timed against a baseline measured in the same run (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Load N realistic patients (default one million) and time every kind of patient search.
+    PatientSearch(bench::PatientSearchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             matching::eval_matching(&records, &links, json)
         }
         Some(Command::Keys(KeysCommand::Rotate { json })) => keys::rotate(&overrides, json).await,
+        Some(Command::Bench(BenchCommand::PatientSearch(args))) => bench::patient_search(args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }
 }

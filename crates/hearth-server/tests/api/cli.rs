@@ -147,3 +147,41 @@ fn eval_matching_names_the_bad_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("records line 3") && err.contains("expected 3 fields"), "{err}");
 }
+
+#[test]
+fn bench_patient_search_loads_queries_and_reports_every_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path())
+        .env("TMPDIR", dir.path())
+        .args(["bench", "patient-search", "--patients", "200", "--queries", "12", "--seed", "9", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["store"].as_str(), report["patients"].as_u64()), (Some("sqlite"), Some(200)));
+    assert!(report["load"]["seconds"].as_f64().is_some_and(|s| s > 0.0), "{report}");
+    assert!(report["machine"]["cpus"].as_u64().is_some_and(|n| n > 0), "{report}");
+    assert_eq!(report["baseline"]["kind"], "patient_by_id");
+    let kinds: Vec<&str> =
+        report["kinds"].as_array().unwrap().iter().map(|k| k["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["name", "phone", "email", "mrn", "identifier", "birth_date", "family_prefix", "status"]
+    );
+    for k in std::iter::once(&report["baseline"]).chain(report["kinds"].as_array().unwrap()) {
+        assert_eq!(k["count"], 12, "{k}");
+        let ms = |f: &str| k[f].as_f64().unwrap_or_else(|| panic!("{f} in {k}"));
+        assert!(
+            ms("p50_ms") <= ms("p95_ms") && ms("p95_ms") <= ms("p99_ms") && ms("p99_ms") <= ms("max_ms"),
+            "{k}"
+        );
+        assert!(ms("p99_ratio") > 0.0, "{k}");
+        assert!(["pass", "fail"].contains(&k["verdict"].as_str().unwrap()), "{k}");
+    }
+    // Exact keys always find the patient they were taken from.
+    for k in &report["kinds"].as_array().unwrap()[1..5] {
+        assert_eq!(k["found"], 1.0, "{k}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "the temporary database is removed: {left:?}");
+}

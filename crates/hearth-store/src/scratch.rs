@@ -1,0 +1,74 @@
+//! Throwaway PostgreSQL databases on a server: created empty, dropped when done. `hearth bench` loads
+//! its data sets into them; tests use them through `testing::TestDb`.
+
+use crate::{Store, StoreError, StoreOptions};
+
+/// Creates the empty database `name` on the server `server_url` names (any database URL on that server
+/// with rights to create databases); returns the URL of the new database. `name` may hold only
+/// lower-case ASCII letters, digits and `_`.
+pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+    run_on_server(server_url, &format!(r#"create database "{}""#, checked(name)?)).await?;
+    Ok(with_database(server_url, name))
+}
+
+/// Drops the database `name` (closing its connections), if it exists.
+pub async fn drop_postgres_database(server_url: &str, name: &str) -> Result<(), StoreError> {
+    run_on_server(server_url, &format!(r#"drop database if exists "{}" with (force)"#, checked(name)?)).await
+}
+
+fn checked(name: &str) -> Result<&str, StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(name) } else { Err(StoreError::Config(format!("`{name}` is not a plain database name"))) }
+}
+
+async fn run_on_server(server_url: &str, sql: &str) -> Result<(), StoreError> {
+    let admin =
+        Store::connect(server_url, &StoreOptions { max_connections: 1, ..StoreOptions::default() }).await?;
+    let Store::Postgres(pool) = &admin else {
+        admin.close().await;
+        return Err(StoreError::Config("a throwaway database needs a postgres:// URL".into()));
+    };
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await;
+    admin.close().await;
+    result?;
+    Ok(())
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping credentials, host and query.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced_in_place() {
+        assert_eq!(
+            super::with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            super::with_database("postgres://u:p@h/db?sslmode=disable", "t2"),
+            "postgres://u:p@h/t2?sslmode=disable"
+        );
+        assert_eq!(super::with_database("postgresql://localhost", "t3"), "postgresql://localhost/t3");
+    }
+
+    #[test]
+    fn only_plain_names_reach_sql() {
+        assert!(super::checked("hearth_bench_12_3").is_ok());
+        for bad in ["", "a\"b", "Upper", "a;drop", &"x".repeat(64)] {
+            assert!(super::checked(bad).is_err(), "{bad}");
+        }
+    }
+}
