@@ -1,0 +1,13 @@
+//! CSV schedule import for EHRs without an API (issue #5): a [`Mapping`] file says how to read one
+//! EHR's export; [`read_schedule`] turns the file into appointment events in the webhook's wire
+//! format (specs/appointments.md, section 1), each tagged with its line, which the ingest engine then
+//! applies like any other batch.
+//!
+//! Pure: no I/O, no clock. Re-reading the same file gives the same events with the same
+//! `source_message_id`s, which is what makes a re-import change nothing.
+
+mod mapping;
+mod rows;
+
+pub use mapping::{Field, Filters, Mapping, MappingError, StatusWords, When, Word};
+pub use rows::{LineError, RowEvent, Schedule, Skipped, read_schedule};
