@@ -145,6 +145,7 @@ permissions! {
     PatientRead       = "patient:read",       "Read patient records (every read is audited).";
     PatientWrite      = "patient:write",      "Create and change patient records.";
     PatientSensitiveRead = "patient:read_sensitive", "Read sensitive identifiers (e.g. SSNs) in full; every read is audited.";
+    AppointmentRead   = "appointment:read",   "Read appointments and their event history (every read is audited).";
     IngestWrite       = "ingest:write",       "Send EHR events to the ingest endpoints.";
 }
 
@@ -173,6 +174,7 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::PatientRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::PatientWrite, CHART_WRITERS, &[S::Write, S::Admin]),
     (Permission::PatientSensitiveRead, ADMINS, &[S::Admin]),
+    (Permission::AppointmentRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::IngestWrite, &[], &[S::Ingest, S::Admin]),
 ];
 

@@ -69,6 +69,10 @@ id_type! {
     DuplicateId,
     /// A merge of two patient records (kept so it can be undone).
     MergeId,
+    /// An appointment.
+    AppointmentId,
+    /// One received appointment event (applied, stale, ignored or rejected).
+    AppointmentEventId,
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::telemetry;
 
 /// One field that failed validation: its path (`appointment.start`, `items[2].phone`) and what was
 /// expected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

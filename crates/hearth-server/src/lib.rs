@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod app;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -52,6 +52,7 @@ mod migrate;
 mod tx;
 
 pub mod api_keys;
+pub mod appointments;
 pub mod audit;
 pub mod duplicates;
 pub mod locations;

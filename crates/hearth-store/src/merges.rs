@@ -16,8 +16,10 @@ pub struct PatientReference {
 
 /// Every table that owns rows about a patient. Appointments, messages, survey invitations and
 /// media register here as they are added.
-pub const PATIENT_REFERENCES: &[PatientReference] =
-    &[PatientReference { table: "consents", column: "patient_id" }];
+pub const PATIENT_REFERENCES: &[PatientReference] = &[
+    PatientReference { table: "consents", column: "patient_id" },
+    PatientReference { table: "appointments", column: "patient_id" },
+];
 
 /// Tables with a patient column that are *not* moved: indexes derived from the record itself
 /// (identifiers, contacts, name keys — lookups follow `merged_into`), the record's own history, the

@@ -40,6 +40,7 @@ pub mod perms {
         PatientRead,
         PatientWrite,
         PatientSensitiveRead,
+        AppointmentRead,
         IngestWrite,
     );
 }

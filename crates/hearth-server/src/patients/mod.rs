@@ -94,6 +94,22 @@ fn stored_record(row: &PatientRow) -> Result<PatientRecord, AppError> {
 pub async fn create(
     app: &AppState,
     actor: &Actor,
+    record: PatientRecord,
+    strictness: Strictness,
+) -> Result<PatientView, AppError> {
+    let mut tx = app.store.begin().await?;
+    let v = create_in(&mut tx, app, actor, record, strictness).await?;
+    tx.commit().await?;
+    feed_queue(app, actor, v.id).await;
+    Ok(v)
+}
+
+/// Creates a patient inside the caller's transaction (with its audit and lifecycle events). The
+/// duplicate check runs after commit, by the caller (`refresh_queue`) or by `find-duplicates`.
+pub async fn create_in(
+    tx: &mut hearth_store::Tx,
+    app: &AppState,
+    actor: &Actor,
     mut record: PatientRecord,
     strictness: Strictness,
 ) -> Result<PatientView, AppError> {
@@ -102,7 +118,6 @@ pub async fn create(
     let id = PatientId::new();
     let (record, fields) = prepare(app, actor.org, id, &record, strictness, None)?;
     let now = app.clock.now();
-    let mut tx = app.store.begin().await?;
     let mrn = if let Some(m) = &record.mrn {
         m.clone()
     } else {
@@ -113,7 +128,7 @@ pub async fn create(
     let row = tx.insert_patient(actor.org, id, &mrn, &fields, now).await.map_err(key_taken)?;
     let v = view(&row)?;
     audit::record(
-        &mut tx,
+        tx,
         now,
         actor,
         "patient.create",
@@ -122,9 +137,7 @@ pub async fn create(
         snapshot(&v),
     )
     .await?;
-    event(&mut tx, app, actor, &row, "patient.created").await?;
-    tx.commit().await?;
-    feed_queue(app, actor, row.id).await;
+    event(tx, app, actor, &row, "patient.created").await?;
     Ok(v)
 }
 
@@ -229,7 +242,15 @@ pub async fn search(
     };
     let mut rows = store.list_patients(org, &filter).await?;
     if let Some(name) = &name {
-        rows = rank_by_name(rows, name, offset, limit);
+        rows = rank_by_name(rows, name, 0, 500);
+        // Several words select records resembling two of them at once; when none does, any word.
+        let words = hearth_core::names::word_keys(name);
+        if rows.is_empty() && words != filter.name_keys {
+            let wider = PatientFilter { name_keys: words, ..filter };
+            rows = rank_by_name(store.list_patients(org, &wider).await?, name, 0, 500);
+        }
+        let page = |n: i64| usize::try_from(n).unwrap_or(0);
+        rows = rows.into_iter().skip(page(offset)).take(page(limit)).collect();
     }
     rows.iter().map(view).collect()
 }

@@ -17,7 +17,9 @@ use utoipa::{Modify, OpenApi};
         (name = "system", description = "Health, metrics and this document"),
         (name = "directory", description = "The organization, its locations and practitioners"),
         (name = "staff", description = "Staff accounts, API keys and the audit trail"),
-        (name = "patients", description = "Patient records and consent; every read is audited")
+        (name = "patients", description = "Patient records and consent; every read is audited"),
+        (name = "appointments", description = "EHR appointment events in; appointments and their history out"),
+        (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch")
     )
 )]
 struct Doc;

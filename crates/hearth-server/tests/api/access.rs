@@ -112,6 +112,12 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         .await
         .unwrap();
     let merge = hearth_server::patients::merge(&app.state, &system, s.id, m.id).await.unwrap().id;
+    // An appointment from the EHR feed.
+    let event = serde_json::json!({"event_type": "BOOKED", "patient_id": format!("EHR-{label}"),
+        "patient_last_name": format!("Appt-{label}-secret"), "appointment_id": format!("A-{label}"),
+        "appointment_datetime": "2026-02-01T09:00:00", "appointment_timezone": "America/Chicago"});
+    let report = hearth_server::appointments::ingest(&app.state, &system, vec![event], false).await.unwrap();
+    let appointment = report.results[0].appointment_id.unwrap();
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -123,6 +129,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("patient_id", patient.id.to_string()),
         ("duplicate_id", duplicate.to_string()),
         ("merge_id", merge.to_string()),
+        ("appointment_id", appointment.to_string()),
     ]);
     Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email, patient.record.name.family] }
 }
@@ -149,6 +156,10 @@ fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
     let fhir_patient = serde_json::json!({"resourceType": "Patient", "name": [{"family": "Matrix"}]});
     Some(match path {
         "/fhir/r4/Patient" | "/fhir/r4/Patient/{patient_id}" => fhir_patient,
+        "/api/v1/ingest/appointment-events" => {
+            serde_json::json!({"event_type": "BOOKED", "patient_id": "matrix",
+            "appointment_id": "matrix", "appointment_datetime": "2026-02-02T10:00:00"})
+        }
         "/fhir/r4" => {
             serde_json::json!({"resourceType": "Bundle", "type": "batch", "entry": [{"resource": fhir_patient}]})
         }

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod access;
+mod appointments;
 mod audit;
 mod auth;
 mod browser;

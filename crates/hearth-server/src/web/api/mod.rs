@@ -3,6 +3,7 @@
 //! latter and checks the former against the permission table.
 
 mod api_keys;
+mod appointments;
 mod audit;
 
 pub use audit::{AuditEventView, AuditQuery};
@@ -21,4 +22,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::routes())
         .merge(audit::routes())
         .merge(patients::routes())
+        .merge(appointments::routes())
 }

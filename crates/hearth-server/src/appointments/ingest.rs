@@ -1,0 +1,444 @@
+//! Applying EHR events: each valid event finds or creates its patient (by the EHR's patient id),
+//! location and practitioner, resolves the local time in the right zone, runs the state machine and
+//! stores the new state; every event — applied, stale, ignored or rejected — goes into the history
+//! with the answer given, so a replay (same `source_message_id`, or the same event) answers the same
+//! and changes nothing. A batch is one transaction: a 202 means all of it is on disk.
+
+use hearth_core::appointment::{
+    self, AppointmentState, Event, EventKind, Outcome, Policy, Reminders, Status,
+};
+use hearth_core::{AppointmentEventId, AppointmentId, OrgId, PatientId, UtcTime};
+use hearth_store::Tx;
+use hearth_store::appointments::{AppointmentEventRow, AppointmentRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::wire::{self, WireEvent, Zone};
+use crate::auth::Actor;
+use crate::error::{AppError, FieldError};
+use crate::patients::{self, HumanName, Identifier, PatientRecord, Strictness};
+use crate::state::AppState;
+
+/// The answer for one event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventResult {
+    /// Position in the request.
+    pub index: usize,
+    /// created | updated | unchanged | stale | ignored | rejected
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub appointment_id: Option<AppointmentId>,
+    /// FHIR Appointment.status after the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// pending:k | done | suppressed:reason | expired
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<String>,
+    /// The messages the event calls for (sent by the messaging module, consent permitting).
+    #[serde(default)]
+    pub notices: Vec<String>,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// True when this event was received before: the first answer, unchanged.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestReport {
+    pub results: Vec<EventResult>,
+}
+
+/// Applies `events` in order (one transaction). With `dry_run`, answers as if applied and writes
+/// nothing.
+pub async fn ingest(
+    app: &AppState,
+    actor: &Actor,
+    events: Vec<serde_json::Value>,
+    dry_run: bool,
+) -> Result<IngestReport, AppError> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let mut results = Vec::with_capacity(events.len());
+    let mut created_patients = Vec::new();
+    for (index, value) in events.iter().enumerate() {
+        let mut r = one(&mut tx, app, actor, value, now, &mut created_patients).await?;
+        r.index = index;
+        results.push(r);
+    }
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+        for id in created_patients {
+            if let Err(e) = patients::refresh_queue(app, actor, id).await {
+                tracing::warn!(patient_id = %id, error = %e, "duplicate check failed");
+            }
+        }
+    }
+    Ok(IngestReport { results })
+}
+
+fn rejected(errors: Vec<FieldError>) -> EventResult {
+    EventResult {
+        index: 0,
+        result: "rejected".into(),
+        appointment_id: None,
+        status: None,
+        reminders: None,
+        notices: vec![],
+        reason: "the event is invalid; nothing was changed".into(),
+        errors,
+        replayed: false,
+    }
+}
+
+async fn one(
+    tx: &mut Tx,
+    app: &AppState,
+    actor: &Actor,
+    value: &serde_json::Value,
+    now: UtcTime,
+    created_patients: &mut Vec<PatientId>,
+) -> Result<EventResult, AppError> {
+    let (source, message_id) = wire::identity(value);
+    if let Some(seen) = tx.appointment_event_by_message(actor.org, &source, &message_id).await? {
+        let mut r: EventResult = serde_json::from_str(&seen.result).map_err(anyhow::Error::from)?;
+        r.replayed = true;
+        return Ok(r);
+    }
+    let (result, appointment_id, ev) = match wire::parse(value, &app.config.patients.phone_region) {
+        Err(errors) => (rejected(errors), None, None),
+        Ok(ev) => {
+            let r = apply(tx, app, actor, &source, &ev, now, created_patients).await?;
+            let id = r.appointment_id;
+            (r, id, Some(ev))
+        }
+    };
+    let outcome = match result.result.as_str() {
+        "created" | "updated" | "unchanged" => "applied",
+        other => other,
+    };
+    tx.insert_appointment_event(&AppointmentEventRow {
+        id: AppointmentEventId::new(),
+        org_id: actor.org,
+        appointment_id,
+        source,
+        source_message_id: message_id,
+        event_type: ev.as_ref().map(|e| e.kind.as_str().to_owned()),
+        event_at: ev.as_ref().map(|e| e.event_at.unwrap_or(now)),
+        received_at: now,
+        payload: wire::canonical(value),
+        outcome: outcome.to_owned(),
+        reason: result.reason.clone(),
+        result: serde_json::to_string(&result).map_err(anyhow::Error::from)?,
+    })
+    .await?;
+    Ok(result)
+}
+
+/// The patient the EHR calls `ev.patient_id`, created on first sight.
+async fn patient(
+    tx: &mut Tx,
+    app: &AppState,
+    actor: &Actor,
+    source: &str,
+    ev: &WireEvent,
+    created: &mut Vec<PatientId>,
+) -> Result<PatientId, AppError> {
+    if let Some(id) = tx.patient_by_identifier(actor.org, source, &ev.patient_id).await? {
+        return Ok(id);
+    }
+    let record = PatientRecord {
+        name: HumanName {
+            family: ev.last_name.clone().unwrap_or_default(),
+            given: ev.first_name.iter().cloned().collect(),
+            ..HumanName::default()
+        },
+        phones: ev
+            .phone
+            .iter()
+            .map(|p| patients::ContactPoint { value: p.clone(), use_: Some("mobile".into()), problem: None })
+            .collect(),
+        emails: ev
+            .email
+            .iter()
+            .map(|m| patients::ContactPoint { value: m.clone(), use_: None, problem: None })
+            .collect(),
+        identifiers: vec![Identifier {
+            system: source.to_owned(),
+            value: ev.patient_id.clone(),
+            sealed: None,
+        }],
+        preferred_language: ev.language.clone(),
+        ..PatientRecord::default()
+    };
+    let v = patients::create_in(tx, app, actor, record, Strictness::Lenient).await?;
+    created.push(v.id);
+    Ok(v.id)
+}
+
+/// The location named by the event (created in the organization's zone on first sight) and its zone.
+async fn location(
+    tx: &mut Tx,
+    org: OrgId,
+    name: &str,
+    now: UtcTime,
+) -> Result<(hearth_core::LocationId, String), AppError> {
+    if let Some(found) = tx.location_id_by_name(org, name).await? {
+        return Ok(found);
+    }
+    let zone = tx.organization_time_zone(org).await?;
+    let id = hearth_core::LocationId::new();
+    let new = hearth_store::locations::NewLocation { id, name, time_zone: &zone, now };
+    tx.create_location(org, &new).await?;
+    Ok((id, zone))
+}
+
+async fn practitioner(
+    tx: &mut Tx,
+    org: OrgId,
+    p: &wire::Provider,
+    now: UtcTime,
+) -> Result<hearth_core::PractitionerId, AppError> {
+    if let Some(id) = tx.practitioner_id_by_external_id(org, &p.id).await? {
+        return Ok(id);
+    }
+    let id = hearth_core::PractitionerId::new();
+    let new = hearth_store::practitioners::NewPractitioner {
+        id,
+        external_id: Some(&p.id),
+        given_name: p.first_name.as_deref().unwrap_or(""),
+        family_name: p.last_name.as_deref().unwrap_or(&p.id),
+        now,
+    };
+    tx.create_practitioner(org, &new).await?;
+    Ok(id)
+}
+
+/// The instant of a local time in its zone; a time skipped by a DST change moves forward (the
+/// "compatible" rule), a repeated one takes the earlier instant.
+fn to_instant(
+    local: jiff::civil::DateTime,
+    zone: &Zone,
+    fallback: &str,
+) -> Result<(UtcTime, String), AppError> {
+    let (tz, name) = match zone {
+        Zone::Iana(z) => (z.time_zone(), z.as_str().to_owned()),
+        Zone::Fixed(o) => (jiff::tz::TimeZone::fixed(*o), wire::offset_text(*o)),
+        Zone::Default => {
+            let z = hearth_core::TimeZoneName::parse(fallback)
+                .map_err(|e| anyhow::anyhow!("stored zone: {e}"))?;
+            (z.time_zone(), z.as_str().to_owned())
+        }
+    };
+    let ts = tz.to_ambiguous_timestamp(local).compatible().map_err(|e| {
+        AppError::field("appointment_datetime", format!("cannot place this time in {name}: {e}"))
+    })?;
+    Ok((UtcTime::new(ts), name))
+}
+
+fn state_of(row: &AppointmentRow) -> Result<AppointmentState, AppError> {
+    Ok(AppointmentState {
+        status: Status::parse(&row.status).map_err(|e| anyhow::anyhow!("stored status: {e}"))?,
+        reminders: Reminders::parse(&row.reminders).map_err(|e| anyhow::anyhow!("stored reminders: {e}"))?,
+        participant_accepted: row.participant_accepted,
+        start: Some(row.start_at),
+        last_applied_at: row.last_applied_at,
+    })
+}
+
+#[allow(clippy::too_many_lines)] // one event's whole path, in order
+async fn apply(
+    tx: &mut Tx,
+    app: &AppState,
+    actor: &Actor,
+    source: &str,
+    ev: &WireEvent,
+    now: UtcTime,
+    created_patients: &mut Vec<PatientId>,
+) -> Result<EventResult, AppError> {
+    let org = actor.org;
+    let patient_id = patient(tx, app, actor, source, ev, created_patients).await?;
+    let opted_out = tx.opted_out(org, patient_id, "sms").await?;
+    let event = |start: Option<UtcTime>| {
+        let e = Event::new(ev.kind, ev.event_at.unwrap_or(now)).received(now).opted_out(opted_out);
+        match start {
+            Some(s) => e.with_start(s),
+            None => e,
+        }
+    };
+    if matches!(ev.kind, EventKind::OptedIn | EventKind::OptedOut) {
+        return consent(tx, org, patient_id, ev, now, opted_out, &event(None)).await;
+    }
+    let external_id = ev.appointment_id.clone().unwrap_or_default();
+    let existing = tx.appointment_by_external_id(org, source, &external_id).await?;
+    let location = match &ev.location {
+        Some(name) => Some(location(tx, org, name, now).await?),
+        None => None,
+    };
+    let practitioner = match &ev.provider {
+        Some(p) => Some(practitioner(tx, org, p, now).await?),
+        None => None,
+    };
+    let fallback = match (&location, &existing) {
+        (Some((_, zone)), _) => zone.clone(),
+        (None, Some(row)) => row.time_zone.clone(),
+        (None, None) => tx.organization_time_zone(org).await?,
+    };
+    let start = match &ev.local_start {
+        Some((local, zone)) => match to_instant(*local, zone, &fallback) {
+            Ok(s) => Some(s),
+            Err(AppError::Fields(errors)) => return Ok(rejected(errors)),
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let before = existing.as_ref().map(state_of).transpose()?;
+    let decision =
+        appointment::apply(before.as_ref(), &event(start.as_ref().map(|s| s.0)), &Policy::default());
+    let notices: Vec<String> = decision.notices.iter().map(ToString::to_string).collect();
+    let Some(after) = decision.state.clone() else {
+        return Ok(EventResult {
+            index: 0,
+            result: outcome_name(decision.outcome).into(),
+            appointment_id: None,
+            status: None,
+            reminders: None,
+            notices,
+            reason: decision.reason,
+            errors: vec![],
+            replayed: false,
+        });
+    };
+    let mut result = EventResult {
+        index: 0,
+        result: outcome_name(decision.outcome).into(),
+        appointment_id: existing.as_ref().map(|r| r.id),
+        status: Some(after.status.as_str().to_owned()),
+        reminders: Some(after.reminders.as_db_text()),
+        notices,
+        reason: decision.reason.clone(),
+        errors: vec![],
+        replayed: false,
+    };
+    if decision.outcome != Outcome::Applied {
+        return Ok(result);
+    }
+    let mut row = existing.clone().unwrap_or_else(|| AppointmentRow {
+        id: AppointmentId::new(),
+        org_id: org,
+        source: source.to_owned(),
+        external_id: external_id.clone(),
+        patient_id,
+        practitioner_id: None,
+        location_id: None,
+        appointment_type: None,
+        start_at: now,
+        time_zone: fallback.clone(),
+        duration_minutes: None,
+        status: String::new(),
+        reminders: String::new(),
+        participant_accepted: false,
+        last_applied_at: None,
+        created_at: now,
+        updated_at: now,
+    });
+    row.patient_id = patient_id;
+    if let Some((s, zone)) = &start {
+        row.start_at = after.start.unwrap_or(*s);
+        row.time_zone.clone_from(zone);
+    }
+    row.practitioner_id = practitioner.or(row.practitioner_id);
+    row.location_id = location.map(|l| l.0).or(row.location_id);
+    row.appointment_type = ev.appointment_type.clone().or(row.appointment_type);
+    row.duration_minutes = ev.duration_minutes.or(row.duration_minutes);
+    after.status.as_str().clone_into(&mut row.status);
+    row.reminders = after.reminders.as_db_text();
+    row.participant_accepted = after.participant_accepted;
+    row.last_applied_at = after.last_applied_at;
+    let changed = existing.as_ref().is_none_or(|old| !same_content(old, &row));
+    result.result = match (&existing, changed) {
+        (None, _) => "created",
+        (Some(_), true) => "updated",
+        (Some(_), false) => "unchanged",
+    }
+    .into();
+    if changed {
+        row.updated_at = now;
+        tx.save_appointment(&row).await?;
+    }
+    result.appointment_id = Some(row.id);
+    Ok(result)
+}
+
+fn same_content(a: &AppointmentRow, b: &AppointmentRow) -> bool {
+    AppointmentRow { updated_at: b.updated_at, last_applied_at: b.last_applied_at, ..a.clone() } == *b
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Applied => "updated",
+        Outcome::Stale { .. } => "stale",
+        Outcome::Ignored => "ignored",
+        Outcome::Rejected => "rejected",
+    }
+}
+
+/// OPTED-IN / OPTED-OUT: a consent ledger entry (source `ehr`), applied to each of the patient's
+/// open appointments.
+async fn consent(
+    tx: &mut Tx,
+    org: OrgId,
+    patient_id: PatientId,
+    ev: &WireEvent,
+    now: UtcTime,
+    was_opted_out: bool,
+    event: &Event,
+) -> Result<EventResult, AppError> {
+    let opted_in = ev.kind == EventKind::OptedIn;
+    let address = ev.phone.clone().unwrap_or_default();
+    tx.append_consent(
+        org,
+        &hearth_store::patients::ConsentRow {
+            id: hearth_core::ConsentId::new(),
+            patient_id,
+            channel: "sms".into(),
+            address,
+            opted_in,
+            source: "ehr".into(),
+            words: Some(ev.kind.as_str().to_owned()),
+            recorded_at: now,
+        },
+    )
+    .await?;
+    let mut notices: Vec<String> =
+        appointment::consent_notice(ev.kind, was_opted_out).iter().map(ToString::to_string).collect();
+    let mut touched = 0;
+    for mut row in tx.open_appointments_of(org, patient_id).await? {
+        let decision = appointment::apply(Some(&state_of(&row)?), event, &Policy::default());
+        if let (Outcome::Applied, Some(after)) = (decision.outcome, decision.state) {
+            row.reminders = after.reminders.as_db_text();
+            row.updated_at = now;
+            tx.save_appointment(&row).await?;
+            touched += 1;
+            notices.extend(decision.notices.iter().map(ToString::to_string));
+        }
+    }
+    Ok(EventResult {
+        index: 0,
+        result: "updated".into(),
+        appointment_id: None,
+        status: None,
+        reminders: None,
+        notices,
+        reason: format!(
+            "the patient {} by the EHR; reminders of {touched} open appointment(s) changed",
+            if opted_in { "opted in" } else { "opted out" }
+        ),
+        errors: vec![],
+        replayed: false,
+    })
+}

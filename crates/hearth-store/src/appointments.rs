@@ -1,0 +1,298 @@
+//! Appointments and the history of every event received about them. `(source, external_id)` is the
+//! EHR's key for an appointment; `(source, source_message_id)` makes ingest idempotent.
+
+use hearth_core::{AppointmentEventId, AppointmentId, LocationId, OrgId, PatientId, PractitionerId, UtcTime};
+
+use crate::{Store, StoreError, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppointmentRow {
+    pub id: AppointmentId,
+    pub org_id: OrgId,
+    pub source: String,
+    pub external_id: String,
+    pub patient_id: PatientId,
+    pub practitioner_id: Option<PractitionerId>,
+    pub location_id: Option<LocationId>,
+    pub appointment_type: Option<String>,
+    pub start_at: UtcTime,
+    /// An IANA name, or a fixed offset (`+05:30`) when the EHR sent one.
+    pub time_zone: String,
+    pub duration_minutes: Option<i32>,
+    /// FHIR Appointment.status.
+    pub status: String,
+    /// `pending:k | done | suppressed:reason | expired`.
+    pub reminders: String,
+    pub participant_accepted: bool,
+    pub last_applied_at: Option<UtcTime>,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
+}
+
+const COLUMNS: &str = "id, org_id, source, external_id, patient_id, practitioner_id, location_id, appointment_type,
+     start_at, time_zone, duration_minutes, status, reminders, participant_accepted, last_applied_at, created_at,
+     updated_at";
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppointmentEventRow {
+    pub id: AppointmentEventId,
+    pub org_id: OrgId,
+    pub appointment_id: Option<AppointmentId>,
+    pub source: String,
+    pub source_message_id: String,
+    pub event_type: Option<String>,
+    pub event_at: Option<UtcTime>,
+    pub received_at: UtcTime,
+    /// The event as received.
+    pub payload: String,
+    /// applied | stale | ignored | rejected
+    pub outcome: String,
+    pub reason: String,
+    /// The JSON answer given the first time (returned again on a replay).
+    pub result: String,
+}
+
+const EVENT_COLUMNS: &str = "id, org_id, appointment_id, source, source_message_id, event_type, event_at,
+     received_at, payload, outcome, reason, result";
+
+/// Filters for listing appointments; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct AppointmentFilter {
+    pub status: Option<String>,
+    pub from: Option<UtcTime>,
+    pub to: Option<UtcTime>,
+    pub practitioner: Option<PractitionerId>,
+    pub location: Option<LocationId>,
+    pub patient: Option<PatientId>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Tx {
+    /// The answer already given for this message, if it was received before.
+    pub async fn appointment_event_by_message(
+        &mut self,
+        org: OrgId,
+        source: &str,
+        message_id: &str,
+    ) -> Result<Option<AppointmentEventRow>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from appointment_events where org_id = $1 and source = $2 and source_message_id = $3"
+        );
+        Ok(on_tx!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(source)
+            .bind(message_id)
+            .fetch_optional(c)
+            .await)?)
+    }
+
+    pub async fn appointment_by_external_id(
+        &mut self,
+        org: OrgId,
+        source: &str,
+        external_id: &str,
+    ) -> Result<Option<AppointmentRow>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from appointments where org_id = $1 and source = $2 and external_id = $3"
+        );
+        Ok(on_tx!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(c)
+            .await)?)
+    }
+
+    /// The patient's appointments that are not in a terminal status.
+    pub async fn open_appointments_of(
+        &mut self,
+        org: OrgId,
+        patient: PatientId,
+    ) -> Result<Vec<AppointmentRow>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from appointments where org_id = $1 and patient_id = $2
+               and status not in ('cancelled', 'noshow', 'entered-in-error', 'fulfilled') order by start_at, id"
+        );
+        Ok(on_tx!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(patient)
+            .fetch_all(c)
+            .await)?)
+    }
+
+    /// Inserts the appointment, or replaces the row with the same id.
+    pub async fn save_appointment(&mut self, a: &AppointmentRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "insert into appointments ({COLUMNS})
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             on conflict (id) do update set
+               patient_id = excluded.patient_id, practitioner_id = excluded.practitioner_id,
+               location_id = excluded.location_id, appointment_type = excluded.appointment_type,
+               start_at = excluded.start_at, time_zone = excluded.time_zone,
+               duration_minutes = excluded.duration_minutes, status = excluded.status,
+               reminders = excluded.reminders, participant_accepted = excluded.participant_accepted,
+               last_applied_at = excluded.last_applied_at, updated_at = excluded.updated_at"
+        );
+        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(a.id)
+            .bind(a.org_id)
+            .bind(&a.source)
+            .bind(&a.external_id)
+            .bind(a.patient_id)
+            .bind(a.practitioner_id)
+            .bind(a.location_id)
+            .bind(&a.appointment_type)
+            .bind(a.start_at)
+            .bind(&a.time_zone)
+            .bind(a.duration_minutes)
+            .bind(&a.status)
+            .bind(&a.reminders)
+            .bind(a.participant_accepted)
+            .bind(a.last_applied_at)
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn insert_appointment_event(&mut self, e: &AppointmentEventRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "insert into appointment_events ({EVENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(e.id)
+            .bind(e.org_id)
+            .bind(e.appointment_id)
+            .bind(&e.source)
+            .bind(&e.source_message_id)
+            .bind(&e.event_type)
+            .bind(e.event_at)
+            .bind(e.received_at)
+            .bind(&e.payload)
+            .bind(&e.outcome)
+            .bind(&e.reason)
+            .bind(&e.result)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The patient with this identifier, following merges to the survivor.
+    pub async fn patient_by_identifier(
+        &mut self,
+        org: OrgId,
+        system: &str,
+        value: &str,
+    ) -> Result<Option<PatientId>, StoreError> {
+        const SQL: &str = "select coalesce(p.merged_into, p.id) from patient_identifiers i
+                             join patients p on p.org_id = i.org_id and p.id = i.patient_id
+                            where i.org_id = $1 and i.system = $2 and i.value = $3";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(SQL)
+            .bind(org)
+            .bind(system)
+            .bind(value)
+            .fetch_optional(c)
+            .await)?)
+    }
+
+    /// Whether the patient's latest consent on `channel` is an opt-out.
+    pub async fn opted_out(
+        &mut self,
+        org: OrgId,
+        patient: PatientId,
+        channel: &str,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "select opted_in from consents where org_id = $1 and patient_id = $2 and channel = $3
+                            order by recorded_at desc, id desc limit 1";
+        let latest: Option<bool> = on_tx!(self, |c| sqlx::query_scalar(SQL)
+            .bind(org)
+            .bind(patient)
+            .bind(channel)
+            .fetch_optional(c)
+            .await)?;
+        Ok(latest == Some(false))
+    }
+
+    pub async fn location_id_by_name(
+        &mut self,
+        org: OrgId,
+        name: &str,
+    ) -> Result<Option<(LocationId, String)>, StoreError> {
+        const SQL: &str = "select id, time_zone from locations where org_id = $1 and name = $2";
+        Ok(on_tx!(self, |c| sqlx::query_as(SQL).bind(org).bind(name).fetch_optional(c).await)?)
+    }
+
+    pub async fn practitioner_id_by_external_id(
+        &mut self,
+        org: OrgId,
+        external_id: &str,
+    ) -> Result<Option<PractitionerId>, StoreError> {
+        const SQL: &str = "select id from practitioners where org_id = $1 and external_id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(SQL).bind(org).bind(external_id).fetch_optional(c).await)?)
+    }
+
+    pub async fn organization_time_zone(&mut self, org: OrgId) -> Result<String, StoreError> {
+        const SQL: &str = "select time_zone from organizations where id = $1";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(SQL).bind(org).fetch_one(c).await)?)
+    }
+}
+
+impl Store {
+    pub async fn appointment(&self, org: OrgId, id: AppointmentId) -> Result<AppointmentRow, StoreError> {
+        let sql = format!("select {COLUMNS} from appointments where org_id = $1 and id = $2");
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(id)
+            .fetch_one(p)
+            .await)?)
+    }
+
+    /// Appointments by start time, then id; paged.
+    pub async fn list_appointments(
+        &self,
+        org: OrgId,
+        f: &AppointmentFilter,
+    ) -> Result<Vec<AppointmentRow>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from appointments
+              where org_id = $1 and ($2 is null or status = $2) and ($3 is null or start_at >= $3)
+                and ($4 is null or start_at < $4) and ($5 is null or practitioner_id = $5)
+                and ($6 is null or location_id = $6) and ($7 is null or patient_id = $7)
+              order by start_at, id limit $8 offset $9"
+        );
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(&f.status)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(f.practitioner)
+            .bind(f.location)
+            .bind(f.patient)
+            .bind(f.limit.clamp(1, 1000))
+            .bind(f.offset.max(0))
+            .fetch_all(p)
+            .await)?)
+    }
+
+    /// Every event received about an appointment, in the order received.
+    pub async fn appointment_events(
+        &self,
+        org: OrgId,
+        appointment: AppointmentId,
+    ) -> Result<Vec<AppointmentEventRow>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from appointment_events where org_id = $1 and appointment_id = $2
+              order by received_at, id"
+        );
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(appointment)
+            .fetch_all(p)
+            .await)?)
+    }
+}
