@@ -3,7 +3,17 @@
 
 use hearth_core::{AppointmentEventId, AppointmentId, LocationId, OrgId, PatientId, PractitionerId, UtcTime};
 
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc;
+
 use crate::{Store, StoreError, Tx};
+
+/// Rows in flight between the database and a streamed export (back-pressure beyond that).
+const STREAM_BUFFER: usize = 256;
+
+const FILTER_SQL: &str = "org_id = $1 and ($2 is null or status = $2) and ($3 is null or start_at >= $3)
+       and ($4 is null or start_at < $4) and ($5 is null or practitioner_id = $5)
+       and ($6 is null or location_id = $6) and ($7 is null or patient_id = $7)";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AppointmentRow {
@@ -259,11 +269,7 @@ impl Store {
         f: &AppointmentFilter,
     ) -> Result<Vec<AppointmentRow>, StoreError> {
         let sql = format!(
-            "select {COLUMNS} from appointments
-              where org_id = $1 and ($2 is null or status = $2) and ($3 is null or start_at >= $3)
-                and ($4 is null or start_at < $4) and ($5 is null or practitioner_id = $5)
-                and ($6 is null or location_id = $6) and ($7 is null or patient_id = $7)
-              order by start_at, id limit $8 offset $9"
+            "select {COLUMNS} from appointments where {FILTER_SQL} order by start_at, id limit $8 offset $9"
         );
         Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(org)
@@ -294,5 +300,72 @@ impl Store {
             .bind(appointment)
             .fetch_all(p)
             .await)?)
+    }
+
+    /// Every appointment matching `f` (limit and offset ignored), streamed: rows arrive through a
+    /// bounded channel as the database yields them, so an export of any size runs in constant memory.
+    pub fn stream_appointments(
+        &self,
+        org: OrgId,
+        f: AppointmentFilter,
+    ) -> mpsc::Receiver<Result<AppointmentRow, StoreError>> {
+        let sql = format!("select {COLUMNS} from appointments where {FILTER_SQL} order by start_at, id");
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let store = self.clone();
+        tokio::spawn(async move {
+            on_pool!(&store, |p| {
+                let mut rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(org)
+                    .bind(&f.status)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.practitioner)
+                    .bind(f.location)
+                    .bind(f.patient)
+                    .fetch(p);
+                while let Some(row) = rows.next().await {
+                    if tx.send(row.map_err(StoreError::from)).await.is_err() {
+                        break; // the client went away
+                    }
+                }
+            });
+        });
+        rx
+    }
+
+    /// Every event received about the appointments matching `f`, streamed like `stream_appointments`.
+    pub fn stream_appointment_events(
+        &self,
+        org: OrgId,
+        f: AppointmentFilter,
+    ) -> mpsc::Receiver<Result<AppointmentEventRow, StoreError>> {
+        let columns =
+            EVENT_COLUMNS.split(", ").map(|c| format!("e.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "select {columns} from appointment_events e
+              where e.org_id = $1 and e.appointment_id in (select id from appointments where {FILTER_SQL})
+              order by e.received_at, e.id"
+        );
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let store = self.clone();
+        tokio::spawn(async move {
+            on_pool!(&store, |p| {
+                let mut rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(org)
+                    .bind(&f.status)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.practitioner)
+                    .bind(f.location)
+                    .bind(f.patient)
+                    .fetch(p);
+                while let Some(row) = rows.next().await {
+                    if tx.send(row.map_err(StoreError::from)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        });
+        rx
     }
 }

@@ -1,6 +1,7 @@
 //! Appointments: EHR events in (the webhook, CSV schedules), the state machine applied, every event
 //! kept in the appointment's history; queries for lists and timelines.
 
+mod export;
 mod ingest;
 pub mod schedule;
 mod wire;
@@ -10,6 +11,7 @@ use hearth_store::appointments::{AppointmentEventRow, AppointmentFilter, Appoint
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use export::{Export, ExportStream, export};
 pub use ingest::{EventResult, IngestReport, ingest};
 
 use crate::audit;
@@ -112,7 +114,7 @@ fn id<T: std::str::FromStr>(e: &mut Vec<FieldError>, field: &str, v: Option<&Str
 }
 
 impl AppointmentQuery {
-    fn filter(&self) -> Result<AppointmentFilter, AppError> {
+    pub(crate) fn filter(&self) -> Result<AppointmentFilter, AppError> {
         let mut e = Vec::new();
         if let Some(s) = &self.status
             && hearth_core::appointment::Status::parse(s).is_err()

@@ -16,6 +16,7 @@ both!(
     local_times_are_placed_in_the_zone_of_the_appointment,
     an_ehr_opt_out_suppresses_open_appointments,
     malformed_requests_are_refused_whole,
+    exports_stream_csv_and_ndjson_with_the_list_filters,
 );
 
 const INGEST: &str = "/api/v1/ingest/appointment-events";
@@ -263,4 +264,44 @@ async fn malformed_requests_are_refused_whole(app: TestApp) {
     assert_eq!(list.as_array().unwrap().len(), 0);
     json(app.as_key(&reader, Method::GET, "/api/v1/appointments?from=yesterday").send().await.unwrap(), 422)
         .await;
+}
+
+async fn exports_stream_csv_and_ndjson_with_the_list_filters(app: TestApp) {
+    let (_, ingest, reader) = setup(&app).await;
+    let mut batch: Vec<Value> =
+        (0..30).map(|i| booked(&format!("A-{i:02}"), &format!("2026-05-{:02}T09:00:00", i + 1))).collect();
+    batch.push(json!({"event_type": "CANCELED", "patient_id": "MRN-77", "appointment_id": "A-00",
+        "appointment_datetime": "2026-05-01T09:00:00", "appointment_timezone": "America/Los_Angeles",
+        "event_datetime_utc": "2026-02-02T00:00:00Z"}));
+    send(&app, &ingest, &Value::Array(batch)).await;
+    let get = |path: &str| app.as_key(&reader, Method::GET, path).send();
+
+    let res = get("/api/v1/exports/appointments.csv").await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("appointments.csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,source,external_id,patient_id"), "{}", lines[0]);
+    assert_eq!(lines.len(), 31, "a header and 30 appointments");
+    assert!(lines.iter().any(|l| l.contains(",cancelled,suppressed:cancelled,")));
+
+    let nd = get("/api/v1/exports/appointments.ndjson?status=cancelled").await.unwrap().text().await.unwrap();
+    let rows: Vec<Value> = nd.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["external_id"], "A-00");
+
+    let events = get("/api/v1/exports/appointment-events.ndjson").await.unwrap().text().await.unwrap();
+    assert_eq!(events.lines().count(), 31, "30 bookings and a cancellation");
+    let ev_csv = get("/api/v1/exports/appointment-events.csv?from=2026-05-20T00:00:00Z")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ev_csv.lines().count(), 1 + 11, "the filters of the list apply: May 20 to 30");
+    let empty = get("/api/v1/exports/appointments.csv?status=noshow").await.unwrap().text().await.unwrap();
+    assert_eq!(empty.lines().count(), 1, "no rows: still the header");
+
+    json(get("/api/v1/exports/appointments.xlsx").await.unwrap(), 404).await;
+    json(get("/api/v1/exports/appointments.csv?from=soon").await.unwrap(), 422).await;
 }

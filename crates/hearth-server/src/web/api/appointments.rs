@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest_appointment_events))
         .routes(routes!(list_appointments))
         .routes(routes!(appointment_history))
+        .routes(routes!(export_appointments))
 }
 
 /// One event or an array of up to 1,000 (specs/appointments.md §1). Each event is answered on its
@@ -78,4 +79,33 @@ async fn appointment_history(
     ApiPath(id): ApiPath<AppointmentId>,
 ) -> Result<Json<AppointmentHistory>, AppError> {
     Ok(Json(appointments::history(&app, &auth.actor, id).await?))
+}
+
+/// `appointments.csv`, `appointments.ndjson`, `appointment-events.csv` or
+/// `appointment-events.ndjson`, with the filters of the list (limit and offset aside). Streamed:
+/// any size, constant memory. The export is audited with its filters.
+#[utoipa::path(get, path = "/api/v1/exports/{export}", tag = "appointments", params(
+        ("export" = String, Path, description = "appointments.csv | appointments.ndjson | appointment-events.csv | appointment-events.ndjson"),
+        AppointmentQuery),
+    security(("session" = ["appointment:read"]), ("api_key" = ["appointment:read"])),
+    responses((status = 200, description = "CSV with a header line, or one JSON object per line", content_type = "text/csv"),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn export_appointments(
+    auth: Authorized<perms::AppointmentRead>,
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AppointmentQuery>,
+) -> Result<Response, AppError> {
+    let what = appointments::Export::from_file_name(&name).ok_or_else(|| {
+        AppError::with_message(
+            hearth_core::ErrorCode::NotFound,
+            "no such export; expected appointments.csv, appointments.ndjson, appointment-events.csv or appointment-events.ndjson",
+        )
+    })?;
+    let stream = appointments::export(&app, &auth.actor, what, &q).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, what.content_type().to_owned()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+    ];
+    Ok((headers, axum::body::Body::from_stream(stream)).into_response())
 }
