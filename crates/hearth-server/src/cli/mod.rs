@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bench;
 mod config;
+mod import;
 mod keys;
 mod matching;
 mod migrate;
@@ -57,6 +58,16 @@ pub enum Command {
     /// Benchmarks: timed against a baseline measured in the same run (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Import data exported by other systems.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import an EHR's CSV schedule export with a mapping file; `--dry-run` reports what would
+    /// change. Exit 1 when some lines have errors (the valid rows are imported), 2 when none is read.
+    Schedule(import::ScheduleArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Some(Command::Keys(KeysCommand::Rotate { json })) => keys::rotate(&overrides, json).await,
         Some(Command::Bench(BenchCommand::PatientSearch(args))) => bench::patient_search(args).await,
+        Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }
 }

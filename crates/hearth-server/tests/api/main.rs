@@ -12,6 +12,7 @@ mod auth;
 mod browser;
 mod cli;
 mod fhir;
+mod import;
 mod patients;
 mod sensitive;
 mod system;

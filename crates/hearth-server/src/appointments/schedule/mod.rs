@@ -4,10 +4,12 @@
 //! applies like any other batch.
 //!
 //! Pure: no I/O, no clock. Re-reading the same file gives the same events with the same
-//! `source_message_id`s, which is what makes a re-import change nothing.
+//! `source_message_id`s (a hash of the row's content), which is what makes a re-import change
+//! nothing; [`chained_message_id`] links that hash to the appointment's last applied event, so that a
+//! return to an earlier state (booked, cancelled, booked again) is not mistaken for a replay.
 
 mod mapping;
 mod rows;
 
 pub use mapping::{Field, Filters, Mapping, MappingError, StatusWords, When, Word};
-pub use rows::{LineError, RowEvent, Schedule, Skipped, read_schedule};
+pub use rows::{LineError, RowEvent, Schedule, Skipped, chained_message_id, read_schedule};

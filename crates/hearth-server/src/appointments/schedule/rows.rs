@@ -523,6 +523,29 @@ fn message_id(event: &Map<String, Value>) -> String {
     format!("csv:{}", hearth_core::audit::to_hex(&digest[..16]))
 }
 
+/// The `source_message_id` to send for a row whose content gives `content_id`, given the id of the
+/// last event applied to its appointment from the same source (`None` for an appointment not seen).
+///
+/// A content hash alone would take a row back to an earlier state for a replay: Booked on Monday,
+/// Cancelled on Tuesday, Booked again on Wednesday would answer Wednesday with Monday's answer and
+/// leave the appointment cancelled. So a row that differs from the last applied event is chained to
+/// it (`content~hash(last)`), while a row that repeats the last applied event reuses its id, which the
+/// engine answers as a replay: unchanged, nothing sent twice.
+pub fn chained_message_id(content_id: &str, last_applied: Option<&str>) -> String {
+    match last_applied {
+        None => content_id.to_owned(),
+        Some(last)
+            if last == content_id || last.strip_prefix(content_id).is_some_and(|r| r.starts_with('~')) =>
+        {
+            last.to_owned()
+        }
+        Some(last) => {
+            let h = sha2::Sha256::digest(last.as_bytes());
+            format!("{content_id}~{}", hearth_core::audit::to_hex(&h[..8]))
+        }
+    }
+}
+
 /// A schedule lists each appointment once. Exact repeats of a row are skipped; an appointment id on
 /// rows that differ is an error on every one of those rows (which one the EHR meant is unknowable).
 fn flag_repeats(read: &mut [(usize, Option<String>, RowResult)]) {
@@ -955,6 +978,24 @@ Blocked = "skip"
             "the source is part of it"
         );
         assert_eq!(a[0].len(), "csv:".len() + 32);
+    }
+
+    #[test]
+    fn a_return_to_an_earlier_state_is_a_new_event_and_a_repeat_is_not() {
+        let (booked, cancelled) = ("csv:aaaa", "csv:bbbb");
+        assert_eq!(chained_message_id(booked, None), booked, "first sight");
+        assert_eq!(chained_message_id(booked, Some(booked)), booked, "the same row again: a replay");
+        let tuesday = chained_message_id(cancelled, Some(booked));
+        assert!(tuesday.starts_with("csv:bbbb~") && tuesday.len() == "csv:bbbb~".len() + 16, "{tuesday}");
+        assert_eq!(chained_message_id(cancelled, Some(&tuesday)), tuesday, "Tuesday's file again: a replay");
+        let wednesday = chained_message_id(booked, Some(&tuesday));
+        assert_ne!(wednesday, booked, "booked again after the cancellation is not Monday's event");
+        assert_eq!(chained_message_id(booked, Some(&wednesday)), wednesday);
+        assert_ne!(
+            chained_message_id("csv:aa", Some("csv:aaaa")),
+            "csv:aaaa",
+            "a prefix is not the same content"
+        );
     }
 
     #[test]
