@@ -49,7 +49,8 @@ pub struct AppointmentView {
     pub updated_at: UtcTime,
 }
 
-fn local(start: UtcTime, zone: &str) -> String {
+/// A wall-clock time in `zone` (an IANA name or a fixed offset), `YYYY-MM-DDTHH:MM:SS`.
+pub fn local_time(start: UtcTime, zone: &str) -> String {
     let tz = hearth_core::TimeZoneName::parse(zone)
         .map(|z| z.time_zone())
         .ok()
@@ -68,7 +69,7 @@ impl From<&AppointmentRow> for AppointmentView {
             location_id: r.location_id,
             appointment_type: r.appointment_type.clone(),
             start: r.start_at,
-            local_start: local(r.start_at, &r.time_zone),
+            local_start: local_time(r.start_at, &r.time_zone),
             time_zone: r.time_zone.clone(),
             duration_minutes: r.duration_minutes,
             status: r.status.clone(),
@@ -80,7 +81,7 @@ impl From<&AppointmentRow> for AppointmentView {
 }
 
 /// Filters for listing appointments.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AppointmentQuery {

@@ -141,6 +141,34 @@ pub async fn create_in(
     Ok(v)
 }
 
+/// Display names of several patients (for lists such as a day's appointments); one audited read
+/// naming the ids shown.
+pub async fn names(
+    app: &AppState,
+    actor: &Actor,
+    ids: &[PatientId],
+) -> Result<std::collections::HashMap<PatientId, String>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        let v = view(&app.store.patient(actor.org, *id).await?)?;
+        let name = v.record.name.display();
+        out.insert(*id, if name.is_empty() { v.mrn } else { name });
+    }
+    let shown: Vec<String> = out.keys().map(ToString::to_string).collect();
+    audit::record_read(
+        app,
+        actor,
+        "patient.list",
+        None,
+        snapshot(&serde_json::json!({"patient_ids": shown})),
+    )
+    .await?;
+    Ok(out)
+}
+
 /// Reads one patient; the read is audited.
 pub async fn get(app: &AppState, actor: &Actor, id: PatientId) -> Result<PatientView, AppError> {
     let row = app.store.patient(actor.org, id).await?;

@@ -136,3 +136,13 @@ fn patient_add_search_profile_and_consent() {
     let server = start(email, password);
     run_scenario(&server.url, "patients", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
 }
+
+#[test]
+fn appointments_of_the_day_and_a_timeline() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    run_scenario(&server.url, "appointments", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}

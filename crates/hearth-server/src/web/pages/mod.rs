@@ -4,6 +4,7 @@
 
 mod account;
 mod admin;
+mod appointments;
 mod duplicates;
 mod login;
 mod page;
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
         .route("/admin/api-keys/{api_key_id}/revoke", post(admin::revoke_api_key))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/appointments", get(appointments::day))
+        .route("/appointments/{appointment_id}", get(appointments::timeline))
         .route("/patients", get(patients::search).post(patients::create))
         .route("/patients/new", get(patients::new_form))
         .route("/patients/duplicates", get(duplicates::queue))

@@ -106,6 +106,7 @@ impl Nav {
             }
         };
         add("/patients", "Patients", Some(Permission::PatientRead));
+        add("/appointments", "Appointments", Some(Permission::AppointmentRead));
         add("/admin/users", "Users", Some(Permission::UserRead));
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
