@@ -73,6 +73,8 @@ id_type! {
     AppointmentId,
     /// One received appointment event (applied, stale, ignored or rejected).
     AppointmentEventId,
+    /// One event from a patient-experience integration (PX360 style).
+    IntegrationEventId,
 }
 
 #[cfg(test)]

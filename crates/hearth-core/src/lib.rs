@@ -22,8 +22,8 @@ pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
-    ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, LocationId, MergeId,
-    OrgId, PatientEventId, PatientId, PractitionerId, UserId,
+    ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, IntegrationEventId,
+    LocationId, MergeId, OrgId, PatientEventId, PatientId, PractitionerId, UserId,
 };
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

@@ -65,6 +65,28 @@ pub struct AppointmentEventRow {
 const EVENT_COLUMNS: &str = "id, org_id, appointment_id, source, source_message_id, event_type, event_at,
      received_at, payload, outcome, reason, result";
 
+/// An event of a patient-experience integration, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IntegrationEventRow {
+    pub id: hearth_core::IntegrationEventId,
+    pub org_id: OrgId,
+    pub source_system: String,
+    pub event_code: String,
+    pub encounter_id: String,
+    pub patient_identifier: String,
+    pub payload: String,
+    pub received_at: UtcTime,
+    pub mapped_to: Option<String>,
+    pub appointment_id: Option<AppointmentId>,
+    /// applied | stale | ignored | kept
+    pub outcome: String,
+    pub reason: String,
+}
+
+const INTEGRATION_COLUMNS: &str =
+    "id, org_id, source_system, event_code, encounter_id, patient_identifier, payload,
+     received_at, mapped_to, appointment_id, outcome, reason";
+
 /// Filters for listing appointments; every one optional.
 #[derive(Debug, Clone, Default)]
 pub struct AppointmentFilter {
@@ -79,6 +101,50 @@ pub struct AppointmentFilter {
 }
 
 impl Tx {
+    /// The integration event already received with this key, if any.
+    pub async fn integration_event(
+        &mut self,
+        org: OrgId,
+        source: &str,
+        code: &str,
+        encounter: &str,
+    ) -> Result<Option<IntegrationEventRow>, StoreError> {
+        let sql = format!(
+            "select {INTEGRATION_COLUMNS} from integration_events
+              where org_id = $1 and source_system = $2 and event_code = $3 and encounter_id = $4"
+        );
+        Ok(on_tx!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(source)
+            .bind(code)
+            .bind(encounter)
+            .fetch_optional(c)
+            .await)?)
+    }
+
+    pub async fn insert_integration_event(&mut self, e: &IntegrationEventRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "insert into integration_events ({INTEGRATION_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(e.id)
+            .bind(e.org_id)
+            .bind(&e.source_system)
+            .bind(&e.event_code)
+            .bind(&e.encounter_id)
+            .bind(&e.patient_identifier)
+            .bind(&e.payload)
+            .bind(e.received_at)
+            .bind(&e.mapped_to)
+            .bind(e.appointment_id)
+            .bind(&e.outcome)
+            .bind(&e.reason)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// The answer already given for this message, if it was received before.
     pub async fn appointment_event_by_message(
         &mut self,

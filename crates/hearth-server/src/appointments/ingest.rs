@@ -374,6 +374,64 @@ async fn apply(
     Ok(result)
 }
 
+/// Applies a fact that names an appointment Hearth already has (an integration's arrival or
+/// discharge) and records it in that appointment's history. `None` when there is no such appointment.
+#[allow(clippy::too_many_arguments)] // the event's identity and content, spelled out
+pub(crate) async fn apply_fact(
+    tx: &mut Tx,
+    org: OrgId,
+    source: &str,
+    external_id: &str,
+    kind: EventKind,
+    message_id: &str,
+    payload: &str,
+    now: UtcTime,
+) -> Result<Option<EventResult>, AppError> {
+    let Some(mut row) = tx.appointment_by_external_id(org, source, external_id).await? else {
+        return Ok(None);
+    };
+    let opted_out = tx.opted_out(org, row.patient_id, "sms").await?;
+    let event = Event::new(kind, now).received(now).opted_out(opted_out);
+    let decision = appointment::apply(Some(&state_of(&row)?), &event, &Policy::default());
+    let mut result = EventResult {
+        index: 0,
+        result: outcome_name(decision.outcome).into(),
+        appointment_id: Some(row.id),
+        status: Some(row.status.clone()),
+        reminders: Some(row.reminders.clone()),
+        notices: decision.notices.iter().map(ToString::to_string).collect(),
+        reason: decision.reason.clone(),
+        errors: vec![],
+        replayed: false,
+    };
+    if let (Outcome::Applied, Some(after)) = (decision.outcome, decision.state) {
+        after.status.as_str().clone_into(&mut row.status);
+        row.reminders = after.reminders.as_db_text();
+        row.participant_accepted = after.participant_accepted;
+        row.last_applied_at = after.last_applied_at;
+        row.updated_at = now;
+        tx.save_appointment(&row).await?;
+        result.status = Some(row.status.clone());
+        result.reminders = Some(row.reminders.clone());
+    }
+    tx.insert_appointment_event(&AppointmentEventRow {
+        id: AppointmentEventId::new(),
+        org_id: org,
+        appointment_id: Some(row.id),
+        source: source.to_owned(),
+        source_message_id: message_id.to_owned(),
+        event_type: Some(kind.as_str().to_owned()),
+        event_at: Some(now),
+        received_at: now,
+        payload: payload.to_owned(),
+        outcome: if decision.outcome == Outcome::Applied { "applied".into() } else { result.result.clone() },
+        reason: result.reason.clone(),
+        result: serde_json::to_string(&result).map_err(anyhow::Error::from)?,
+    })
+    .await?;
+    Ok(Some(result))
+}
+
 fn same_content(a: &AppointmentRow, b: &AppointmentRow) -> bool {
     AppointmentRow { updated_at: b.updated_at, last_applied_at: b.last_applied_at, ..a.clone() } == *b
 }

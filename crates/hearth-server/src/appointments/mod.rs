@@ -3,6 +3,7 @@
 
 mod export;
 mod ingest;
+mod integration;
 pub mod schedule;
 mod wire;
 
@@ -13,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use export::{Export, ExportStream, export};
 pub use ingest::{EventResult, IngestReport, ingest};
+pub use integration::{IntegrationEvent, IntegrationResult, receive as receive_integration_event};
 
 use crate::audit;
 use crate::auth::Actor;

@@ -33,6 +33,26 @@ pub struct Config {
     pub auth: AuthConfig,
     pub patients: PatientsConfig,
     pub encryption: EncryptionConfig,
+    pub integrations: IntegrationsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrationsConfig {
+    /// Integration event codes that mean the patient arrived (case-insensitive).
+    pub arrival_codes: Vec<String>,
+    /// Integration event codes that mean the visit ended (case-insensitive).
+    pub discharge_codes: Vec<String>,
+}
+
+impl Default for IntegrationsConfig {
+    fn default() -> Self {
+        let list = |codes: &[&str]| codes.iter().map(|c| (*c).to_owned()).collect();
+        Self {
+            arrival_codes: list(&["ARRIVAL", "ARRIVED", "CHECK_IN", "CHECKED_IN", "A04"]),
+            discharge_codes: list(&["DISCHARGE", "DISCHARGED", "VISIT_END", "A03"]),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -144,6 +164,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             patients: PatientsConfig::default(),
             encryption: EncryptionConfig::default(),
+            integrations: IntegrationsConfig::default(),
         }
     }
 }

@@ -165,6 +165,8 @@ fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
     let fhir_patient = serde_json::json!({"resourceType": "Patient", "name": [{"family": "Matrix"}]});
     Some(match path {
         "/fhir/r4/Patient" | "/fhir/r4/Patient/{patient_id}" => fhir_patient,
+        "/api/integrations/events" => serde_json::json!({"source_system": "px360", "event_code": "X",
+            "encounter_id": "E", "patient_identifier": "P"}),
         "/api/v1/ingest/appointment-events" => {
             serde_json::json!({"event_type": "BOOKED", "patient_id": "matrix",
             "appointment_id": "matrix", "appointment_datetime": "2026-02-02T10:00:00"})

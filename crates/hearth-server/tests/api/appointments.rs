@@ -17,6 +17,7 @@ both!(
     an_ehr_opt_out_suppresses_open_appointments,
     malformed_requests_are_refused_whole,
     exports_stream_csv_and_ndjson_with_the_list_filters,
+    integration_events_move_arrivals_and_discharges_and_keep_the_rest,
 );
 
 const INGEST: &str = "/api/v1/ingest/appointment-events";
@@ -304,4 +305,47 @@ async fn exports_stream_csv_and_ndjson_with_the_list_filters(app: TestApp) {
 
     json(get("/api/v1/exports/appointments.xlsx").await.unwrap(), 404).await;
     json(get("/api/v1/exports/appointments.csv?from=soon").await.unwrap(), 422).await;
+}
+
+async fn integration_events_move_arrivals_and_discharges_and_keep_the_rest(app: TestApp) {
+    let (_, ingest, reader) = setup(&app).await;
+    let mut b = booked("ENC-1", "2026-03-10T09:30:00");
+    b["source_system"] = json!("px360");
+    // Received now (an event_datetime_utc later than the arrival would make the arrival stale).
+    b.as_object_mut().unwrap().remove("event_datetime_utc");
+    send(&app, &ingest, &b).await;
+    let post = |body: Value| app.as_key(&ingest, Method::POST, "/api/integrations/events").json(&body).send();
+    let ev = |code: &str, enc: &str| {
+        json!({"source_system": "px360", "event_code": code, "encounter_id": enc, "patient_identifier": "MRN-77",
+            "payload": {"unit": "4B"}})
+    };
+    let arrived = json(post(ev("arrival", "ENC-1")).await.unwrap(), 202).await;
+    assert_eq!(
+        (arrived["outcome"].as_str(), arrived["mapped_to"].as_str()),
+        (Some("applied"), Some("ARRIVED"))
+    );
+    assert_eq!(arrived["status"], "arrived");
+    let again = json(post(ev("arrival", "ENC-1")).await.unwrap(), 202).await;
+    assert_eq!((again["replayed"].as_bool(), again["id"].as_str()), (Some(true), arrived["id"].as_str()));
+    let done = json(post(ev("VISIT_END", "ENC-1")).await.unwrap(), 202).await;
+    assert_eq!(done["status"], "fulfilled");
+    let other = json(post(ev("SURVEY_SENT", "ENC-1")).await.unwrap(), 202).await;
+    assert_eq!((other["outcome"].as_str(), other["mapped_to"].as_str()), (Some("kept"), None));
+    let unknown = json(post(ev("ARRIVAL", "ENC-404")).await.unwrap(), 202).await;
+    assert_eq!(unknown["outcome"], "kept");
+    assert!(unknown["reason"].as_str().unwrap().contains("ENC-404"));
+    let id = arrived["appointment_id"].as_str().unwrap();
+    let history = json(
+        app.as_key(&reader, Method::GET, &format!("/api/v1/appointments/{id}/history")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    let kinds: Vec<&str> =
+        history["events"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["BOOKED", "ARRIVED", "FULFILLED"], "the timeline shows them");
+    let bad = json(post(json!({"source_system": "", "event_code": "X", "encounter_id": "E", "patient_identifier": "P", "payload": [1]})).await.unwrap(), 422).await;
+    let fields: Vec<&str> =
+        bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["source_system", "payload"]);
+    json(post(json!({"source_system": "px360"})).await.unwrap(), 422).await;
 }

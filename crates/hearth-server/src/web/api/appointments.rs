@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_appointments))
         .routes(routes!(appointment_history))
         .routes(routes!(export_appointments))
+        .routes(routes!(integration_event))
 }
 
 /// One event or an array of up to 1,000 (specs/appointments.md §1). Each event is answered on its
@@ -108,4 +109,20 @@ async fn export_appointments(
         (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
     ];
     Ok((headers, axum::body::Body::from_stream(stream)).into_response())
+}
+
+/// A patient-experience integration event (PX360 style). Stored; an arrival or discharge code
+/// (`integrations.arrival_codes` / `discharge_codes`) also moves the appointment whose EHR id is the
+/// encounter id; other codes are kept for patient journeys. A resend answers `replayed: true`.
+#[utoipa::path(post, path = "/api/integrations/events", tag = "appointments",
+    request_body = appointments::IntegrationEvent,
+    security(("api_key" = ["ingest:write"]), ("session" = ["ingest:write"])),
+    responses((status = 202, body = appointments::IntegrationResult), (status = 422, body = ErrorBody)))]
+async fn integration_event(
+    auth: Authorized<perms::IngestWrite>,
+    State(app): State<AppState>,
+    ApiJson(ev): ApiJson<appointments::IntegrationEvent>,
+) -> Result<Response, AppError> {
+    let r = appointments::receive_integration_event(&app, &auth.actor, ev).await?;
+    Ok((StatusCode::ACCEPTED, Json(r)).into_response())
 }
