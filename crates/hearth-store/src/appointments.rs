@@ -375,12 +375,49 @@ impl Store {
         org: OrgId,
         f: AppointmentFilter,
     ) -> mpsc::Receiver<Result<AppointmentRow, StoreError>> {
-        let sql = format!("select {COLUMNS} from appointments where {FILTER_SQL} order by start_at, id");
+        self.stream(
+            format!("select {COLUMNS} from appointments where {FILTER_SQL} order by start_at, id"),
+            org,
+            f,
+        )
+    }
+
+    /// Every event received about the appointments matching `f`, streamed like `stream_appointments`.
+    pub fn stream_appointment_events(
+        &self,
+        org: OrgId,
+        f: AppointmentFilter,
+    ) -> mpsc::Receiver<Result<AppointmentEventRow, StoreError>> {
+        let columns =
+            EVENT_COLUMNS.split(", ").map(|c| format!("e.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        self.stream(
+            format!(
+                "select {columns} from appointment_events e
+                  where e.org_id = $1 and e.appointment_id in (select id from appointments where {FILTER_SQL})
+                  order by e.received_at, e.id"
+            ),
+            org,
+            f,
+        )
+    }
+
+    /// Runs `sql` (binding `org` and the filter as `FILTER_SQL` numbers them) and streams its rows.
+    fn stream<T>(
+        &self,
+        sql: String,
+        org: OrgId,
+        f: AppointmentFilter,
+    ) -> mpsc::Receiver<Result<T, StoreError>>
+    where
+        T: Send + Unpin + 'static,
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let store = self.clone();
         tokio::spawn(async move {
             on_pool!(&store, |p| {
-                let mut rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                let mut rows = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql))
                     .bind(org)
                     .bind(&f.status)
                     .bind(f.from)
@@ -392,42 +429,6 @@ impl Store {
                 while let Some(row) = rows.next().await {
                     if tx.send(row.map_err(StoreError::from)).await.is_err() {
                         break; // the client went away
-                    }
-                }
-            });
-        });
-        rx
-    }
-
-    /// Every event received about the appointments matching `f`, streamed like `stream_appointments`.
-    pub fn stream_appointment_events(
-        &self,
-        org: OrgId,
-        f: AppointmentFilter,
-    ) -> mpsc::Receiver<Result<AppointmentEventRow, StoreError>> {
-        let columns =
-            EVENT_COLUMNS.split(", ").map(|c| format!("e.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "select {columns} from appointment_events e
-              where e.org_id = $1 and e.appointment_id in (select id from appointments where {FILTER_SQL})
-              order by e.received_at, e.id"
-        );
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let store = self.clone();
-        tokio::spawn(async move {
-            on_pool!(&store, |p| {
-                let mut rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(org)
-                    .bind(&f.status)
-                    .bind(f.from)
-                    .bind(f.to)
-                    .bind(f.practitioner)
-                    .bind(f.location)
-                    .bind(f.patient)
-                    .fetch(p);
-                while let Some(row) = rows.next().await {
-                    if tx.send(row.map_err(StoreError::from)).await.is_err() {
-                        break;
                     }
                 }
             });

@@ -42,6 +42,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The version in `If-Match` (`"3"`, `W/"3"` or `3`): None when absent, an error when malformed.
+pub fn if_match_version(headers: &axum::http::HeaderMap) -> Result<Option<i64>, AppError> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let s = v.to_str().unwrap_or_default().trim().trim_start_matches("W/").trim_matches('"');
+    s.parse().map(Some).map_err(|_| {
+        AppError::with_message(ErrorCode::InvalidRequest, "If-Match: expected the ETag you read, e.g. \"3\"")
+    })
+}
+
 /// Parses JSON, naming the field at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);

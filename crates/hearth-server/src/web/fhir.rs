@@ -161,18 +161,6 @@ async fn update(
     }
 }
 
-/// The version in `If-Match` (`W/"3"`), if any.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let s = v.to_str().unwrap_or_default().trim().trim_start_matches("W/").trim_matches('"');
-    s.parse().map(Some).map_err(|_| {
-        AppError::with_message(
-            ErrorCode::InvalidRequest,
-            "If-Match: expected the ETag you read, e.g. W/\"3\"",
-        )
-    })
-}
-
 #[utoipa::path(get, path = "/fhir/r4/Patient/{patient_id}", tag = "fhir",
     params(("patient_id" = String, Path, format = Uuid)),
     security(("session" = ["patient:read"]), ("api_key" = ["patient:read"])),
@@ -354,7 +342,7 @@ async fn update_patient(
     headers: HeaderMap,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, AppError> {
-    let version = if_match(&headers)?;
+    let version = crate::web::if_match_version(&headers)?;
     let p = read_resource(&body, "Patient")?;
     let v = update(&app, &auth.actor, id, version, &p).await?;
     Ok(patient_response(&app, StatusCode::OK, &v))

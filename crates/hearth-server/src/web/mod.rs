@@ -15,7 +15,7 @@ use hearth_core::ErrorCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use extract::{ApiJson, ApiPath, ApiQuery, parse_json};
+pub use extract::{ApiJson, ApiPath, ApiQuery, if_match_version, parse_json};
 
 use crate::error::AppError;
 use crate::state::AppState;

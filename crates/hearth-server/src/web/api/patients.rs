@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth_core::{ErrorCode, PatientId};
+use hearth_core::PatientId;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,18 +39,6 @@ fn with_etag(status: StatusCode, v: PatientView) -> Response {
         res.headers_mut().insert(header::ETAG, etag);
     }
     res
-}
-
-/// The version in `If-Match` (`"3"`, `W/"3"` or `3`); a malformed one is an error, a missing one None.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let s = v.to_str().unwrap_or_default().trim().trim_start_matches("W/").trim_matches('"');
-    s.parse().map(Some).map_err(|_| {
-        AppError::with_message(
-            ErrorCode::InvalidRequest,
-            "If-Match: expected the ETag of the record, e.g. \"3\"",
-        )
-    })
 }
 
 #[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(PatientQuery),
@@ -103,7 +91,7 @@ async fn update_patient(
     headers: HeaderMap,
     ApiJson(patch): ApiJson<serde_json::Value>,
 ) -> Result<Response, AppError> {
-    let version = if_match(&headers)?;
+    let version = crate::web::if_match_version(&headers)?;
     Ok(with_etag(StatusCode::OK, patients::update(&app, &auth.actor, id, version, patch).await?))
 }
 
@@ -118,7 +106,7 @@ async fn delete_patient(
     ApiPath(id): ApiPath<PatientId>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let version = if_match(&headers)?;
+    let version = crate::web::if_match_version(&headers)?;
     Ok(with_etag(StatusCode::OK, patients::delete(&app, &auth.actor, id, version).await?))
 }
 
