@@ -10,6 +10,7 @@ mod keys;
 mod matching;
 mod migrate;
 mod serve;
+mod simulate;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Import data exported by other systems.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Play simulated EHR appointment events against a running Hearth over HTTP (same seed, same
+    /// events: a second run is answered as replays).
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Keys(KeysCommand::Rotate { json })) => keys::rotate(&overrides, json).await,
         Some(Command::Bench(BenchCommand::PatientSearch(args))) => bench::patient_search(args).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
+        Some(Command::Simulate(args)) => simulate::simulate(args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }
 }

@@ -15,4 +15,5 @@ mod fhir;
 mod import;
 mod patients;
 mod sensitive;
+mod simulate;
 mod system;
