@@ -128,6 +128,29 @@ async fn simulate_plays_an_ehr_against_a_running_hearth_and_a_second_run_is_a_re
     assert!(lines[1].contains("CANCELED") && lines[1].contains("cancelled"), "{out}");
     assert!(lines[2].starts_with("sent 2 events") && lines[2].contains("1 created"), "{out}");
 
+    // Every step the simulator knows, in one script: all valid on the wire, none rejected.
+    let all = "book,confirm,reschedule,modify,cancel,noshow,arrive,visit-end";
+    let full = simulate(
+        dir.path(),
+        ingest,
+        &["--url", &url, "--patients", "3", "--seed", "9", "--script", all, "--json"],
+    );
+    assert_eq!(full.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&full.stderr));
+    let r3 = report(&full);
+    assert_eq!((r3["sent"].as_u64(), r3["created"].as_u64()), (Some(24), Some(3)), "{r3}");
+    assert_eq!((r3["rejected"].as_u64(), r3["failed"].as_u64()), (Some(0), Some(0)), "{r3}");
+    let types: Vec<&str> = r3["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["patient"] == 1)
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["BOOKED", "CONFIRMED", "RESCHEDULED", "MODIFIED", "CANCELED", "NOSHOWED", "ARRIVED", "FULFILLED"]
+    );
+
     // A key without the ingest scope: refused, saying so, and the key is not echoed.
     let refused = simulate(dir.path(), read_only, &["--url", &url, "--patients", "1"]);
     assert_eq!(refused.status.code(), Some(2));
