@@ -51,6 +51,7 @@ impl App {
         if !applied.is_empty() {
             tracing::info!(versions = ?applied, backend = store.backend().as_str(), "migrations applied");
         }
+        crate::patients::name_keys::rebuild_after_migrations(&store, &applied).await?;
         let listener = if roles.web {
             Some(
                 TcpListener::bind(config.listen)

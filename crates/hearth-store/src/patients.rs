@@ -61,7 +61,9 @@ pub struct PatientFilter {
     pub identifier: Option<(String, String)>,
     /// Case-insensitive prefix of the family name.
     pub family_prefix: Option<String>,
-    /// Records with at least one of these name keys (candidates for a name search).
+    /// Candidates for a name search: records holding at least one of these keys (see
+    /// `hearth_core::names`). At most 500 records are read per key (the oldest), and the candidates
+    /// come heaviest first: by the summed `names::key_weight` of the keys they hold, then by name.
     pub name_keys: Vec<String>,
     pub limit: i64,
     pub offset: i64,
@@ -228,41 +230,57 @@ impl Tx {
         }
     }
 
+    /// Replaces a record's name keys (when the way they are derived changes; see
+    /// `hearth_core::names`).
+    pub async fn replace_patient_name_keys(
+        &mut self,
+        org: OrgId,
+        id: PatientId,
+        keys: &[String],
+    ) -> Result<(), StoreError> {
+        const CLEAR: &str = "delete from patient_name_keys where org_id = $1 and patient_id = $2";
+        on_tx!(self, |c| sqlx::query(CLEAR).bind(org).bind(id).execute(c).await.map(|_| ()))?;
+        let names: Vec<[&str; 1]> = keys.iter().map(|k| [k.as_str()]).collect();
+        self.insert_keys(org, id, "patient_name_keys (org_id, patient_id, key)", &names).await
+    }
+
+    /// One statement per side table (not per key: a record has a dozen or more name keys).
     async fn write_keys(&mut self, org: OrgId, id: PatientId, f: &PatientFields) -> Result<(), StoreError> {
-        const ID_SQL: &str =
-            "insert into patient_identifiers (org_id, patient_id, system, value) values ($1, $2, $3, $4)";
-        const CONTACT_SQL: &str =
-            "insert into patient_contacts (org_id, patient_id, kind, value) values ($1, $2, $3, $4)";
-        const NAME_SQL: &str = "insert into patient_name_keys (org_id, patient_id, key) values ($1, $2, $3)";
-        for (system, value) in &f.identifiers {
-            on_tx!(self, |c| sqlx::query(ID_SQL)
-                .bind(org)
-                .bind(id)
-                .bind(system)
-                .bind(value)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
+        let identifiers: Vec<[&str; 2]> =
+            f.identifiers.iter().map(|(s, v)| [s.as_str(), v.as_str()]).collect();
+        let contacts: Vec<[&str; 2]> = f.contacts.iter().map(|(k, v)| [*k, v.as_str()]).collect();
+        let names: Vec<[&str; 1]> = f.name_keys.iter().map(|k| [k.as_str()]).collect();
+        self.insert_keys(org, id, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
+            .await?;
+        self.insert_keys(org, id, "patient_name_keys (org_id, patient_id, key)", &names).await?;
+        self.insert_keys(org, id, "patient_contacts (org_id, patient_id, kind, value)", &contacts).await
+    }
+
+    /// `insert into <table> values ($1, $2, …), …`: the organization, the patient and each row's values.
+    async fn insert_keys<const N: usize>(
+        &mut self,
+        org: OrgId,
+        id: PatientId,
+        table: &str,
+        rows: &[[&str; N]],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
         }
-        for key in &f.name_keys {
-            on_tx!(self, |c| sqlx::query(NAME_SQL)
-                .bind(org)
-                .bind(id)
-                .bind(key)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
-        }
-        for (kind, value) in &f.contacts {
-            on_tx!(self, |c| sqlx::query(CONTACT_SQL)
-                .bind(org)
-                .bind(id)
-                .bind(*kind)
-                .bind(value)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
-        }
+        let tuples: Vec<String> = (0..rows.len())
+            .map(|r| {
+                let marks: Vec<String> = (0..N).map(|c| format!("${}", 3 + r * N + c)).collect();
+                format!("($1, $2, {})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!("insert into {table} values {}", tuples.join(", "));
+        on_tx!(self, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(id);
+            for value in rows.iter().flatten() {
+                q = q.bind(*value);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -329,55 +347,62 @@ impl Store {
             .await)?)
     }
 
+    /// The records matching every filter of `f`, by name (family, given, id), or for a name search by
+    /// the weight of the keys they hold (see [`PatientFilter::name_keys`]).
+    ///
+    /// The SQL names only the filters that are set, so that each one can use its index (a lookup by
+    /// MRN, phone or identifier reads a row or two, whatever the size of the table).
     pub async fn list_patients(&self, org: OrgId, f: &PatientFilter) -> Result<Vec<PatientRow>, StoreError> {
-        // Only placeholders are generated here; every value is bound.
-        let names = if f.name_keys.is_empty() {
-            String::new()
-        } else {
-            let marks: Vec<String> = (0..f.name_keys.len()).map(|i| format!("${}", i + 12)).collect();
+        // Only placeholders and fixed SQL are generated here; every value is bound.
+        let mut binds = Binds(vec![Bind::Org(org)]);
+        let conditions = self.list_conditions(f, &mut binds).join(" and ");
+        let (limit, offset) = (f.limit.clamp(1, 500), f.offset.max(0));
+        let columns = COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = if f.name_keys.is_empty() {
+            // The page's ids first, from an index that holds every column the filters and the order
+            // need (thousands of Smiths are sorted as index entries, not as whole records), then their
+            // records.
+            let (l, o) = (binds.mark(Bind::Int(limit)), binds.mark(Bind::Int(offset)));
             format!(
-                "and p.id in (select patient_id from patient_name_keys where org_id = $1 and key in ({}))",
-                marks.join(", ")
+                "select {columns} from patients p where p.id in (
+                   select p.id from patients p where {conditions} order by p.family_name, p.given_names, p.id
+                    limit {l} offset {o})
+                 order by p.family_name, p.given_names, p.id"
+            )
+        } else {
+            let candidates = name_candidates(f, &mut binds);
+            let (l, o) = (binds.mark(Bind::Int(limit)), binds.mark(Bind::Int(offset)));
+            format!(
+                "select {columns} from patients p join ({candidates}) c on c.patient_id = p.id
+                  where {conditions}
+                  order by c.weight desc, p.family_name, p.given_names, p.id limit {l} offset {o}"
             )
         };
-        let sql = format!(
-            "select {COLUMNS} from patients p
-              where org_id = $1
-                and (($2 is null and status in ('active', 'inactive')) or status = $2)
-                and ($3 is null or mrn = $3)
-                and ($4 is null or birth_date = $4)
-                and ($5 is null or lower(family_name) like $5)
-                and ($6 is null or exists (select 1 from patient_contacts k
-                        where k.org_id = p.org_id and k.patient_id = p.id and k.kind = 'phone' and k.value = $6))
-                and ($7 is null or exists (select 1 from patient_contacts k
-                        where k.org_id = p.org_id and k.patient_id = p.id and k.kind = 'email' and k.value = $7))
-                and ($8 is null or exists (select 1 from patient_identifiers i
-                        where i.org_id = p.org_id and i.patient_id = p.id and i.system = $8 and i.value = $9))
-                {names}
-              order by family_name, given_names, id
-              limit $10 offset $11"
-        );
-        let prefix =
-            f.family_prefix.as_ref().map(|p| format!("{}%", p.to_lowercase().replace(['%', '_'], "")));
-        let (system, value) = f.identifier.clone().unzip();
+        let binds = binds.0;
         Ok(on_pool!(self, |p| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(org)
-                .bind(&f.status)
-                .bind(&f.mrn)
-                .bind(&f.birth_date)
-                .bind(&prefix)
-                .bind(&f.phone)
-                .bind(&f.email)
-                .bind(&system)
-                .bind(&value)
-                .bind(f.limit.clamp(1, 500))
-                .bind(f.offset.max(0));
-            for key in &f.name_keys {
-                q = q.bind(key);
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for b in &binds {
+                q = match b {
+                    Bind::Org(o) => q.bind(*o),
+                    Bind::Text(t) => q.bind(t),
+                    Bind::Int(i) => q.bind(*i),
+                };
             }
             q.fetch_all(p).await
         })?)
+    }
+
+    /// Ids and stored documents of an organization's patients (every status) after `after`, in id
+    /// order, `limit` at a time: for rebuilding what is derived from the records.
+    pub async fn patient_documents(
+        &self,
+        org: OrgId,
+        after: PatientId,
+        limit: i64,
+    ) -> Result<Vec<(PatientId, String)>, StoreError> {
+        const SQL: &str =
+            "select id, document from patients where org_id = $1 and id > $2 order by id limit $3";
+        Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).bind(after).bind(limit).fetch_all(p).await)?)
     }
 
     /// The whole ledger of a patient, oldest first.
@@ -398,4 +423,129 @@ impl Store {
                             where org_id = $1 and at > $2 order by at, id limit $3";
         Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).bind(after).bind(limit).fetch_all(p).await)?)
     }
+}
+
+/// The values bound to a generated query, in placeholder order.
+struct Binds(Vec<Bind>);
+
+impl Binds {
+    /// Binds `b`; returns its placeholder.
+    fn mark(&mut self, b: Bind) -> String {
+        self.0.push(b);
+        format!("${}", self.0.len())
+    }
+}
+
+impl Store {
+    /// The `where` conditions of a list: only those of the filters that are set.
+    fn list_conditions(&self, f: &PatientFilter, binds: &mut Binds) -> Vec<String> {
+        let mut conditions = vec!["p.org_id = $1".to_owned()];
+        conditions.push(match &f.status {
+            Some(s) => format!("p.status = {}", binds.mark(Bind::Text(s.clone()))),
+            None => "p.status in ('active', 'inactive')".to_owned(),
+        });
+        if let Some(m) = &f.mrn {
+            conditions.push(format!("p.mrn = {}", binds.mark(Bind::Text(m.clone()))));
+        }
+        if let Some(d) = &f.birth_date {
+            conditions.push(format!("p.birth_date = {}", binds.mark(Bind::Text(d.clone()))));
+        }
+        if let Some(prefix) = &f.family_prefix {
+            let prefix = prefix.to_lowercase().replace(['%', '_'], "");
+            conditions
+                .push(format!("lower(p.family_name) like {}", binds.mark(Bind::Text(format!("{prefix}%")))));
+            // The same rows as a range of the indexed lower(family_name), in code point order.
+            let collate = match self {
+                Store::Sqlite(_) => "",
+                Store::Postgres(_) => r#" collate "C""#,
+            };
+            if !prefix.is_empty() {
+                conditions.push(format!(
+                    "lower(p.family_name){collate} >= {}",
+                    binds.mark(Bind::Text(prefix.clone()))
+                ));
+                if let Some(end) = prefix_end(&prefix) {
+                    conditions
+                        .push(format!("lower(p.family_name){collate} < {}", binds.mark(Bind::Text(end))));
+                }
+            }
+        }
+        for (kind, value) in [("phone", &f.phone), ("email", &f.email)] {
+            if let Some(v) = value {
+                conditions.push(format!(
+                    "p.id in (select k.patient_id from patient_contacts k
+                               where k.org_id = $1 and k.kind = '{kind}' and k.value = {})",
+                    binds.mark(Bind::Text(v.clone()))
+                ));
+            }
+        }
+        if let Some((system, value)) = &f.identifier {
+            let (s, v) = (binds.mark(Bind::Text(system.clone())), binds.mark(Bind::Text(value.clone())));
+            conditions.push(format!(
+                "p.id in (select i.patient_id from patient_identifiers i
+                           where i.org_id = $1 and i.system = {s} and i.value = {v})"
+            ));
+        }
+        conditions
+    }
+}
+
+/// `(patient_id, weight)` of a name search's candidates: each key's records, oldest first and at most
+/// NAME_KEY_RECORDS of them, weighing the summed weight of the keys they hold. A search by name alone
+/// keeps only the heaviest (as many as the page needs), so only their records are read; with other
+/// filters every candidate is checked against them.
+fn name_candidates(f: &PatientFilter, binds: &mut Binds) -> String {
+    let postings: Vec<String> = f
+        .name_keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            format!(
+                "select patient_id, {} as w from (select patient_id from patient_name_keys
+                  where org_id = $1 and key = {} order by patient_id limit {NAME_KEY_RECORDS}) k{i}",
+                hearth_core::names::key_weight(key),
+                binds.mark(Bind::Text(key.clone()))
+            )
+        })
+        .collect();
+    let name_only =
+        [&f.status, &f.mrn, &f.birth_date, &f.phone, &f.email, &f.family_prefix].iter().all(|v| v.is_none())
+            && f.identifier.is_none();
+    let cut = if name_only {
+        let keep = f.limit.clamp(1, 500) + f.offset.max(0);
+        format!("order by weight desc, patient_id limit {}", binds.mark(Bind::Int(keep)))
+    } else {
+        String::new()
+    };
+    format!(
+        "select patient_id, sum(w) as weight from ({}) u group by patient_id {cut}",
+        postings.join(" union all ")
+    )
+}
+
+/// Records read per name key of a search: a key shared by more records (a common surname) does not
+/// make the search slower, and a name search ranks at most this many candidates anyway.
+const NAME_KEY_RECORDS: u32 = 500;
+
+/// A value bound to a generated query.
+enum Bind {
+    Org(OrgId),
+    Text(String),
+    Int(i64),
+}
+
+/// The smallest string after every string that starts with `prefix` (in code point order), if any.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }

@@ -16,6 +16,19 @@ pub async fn drop_postgres_database(server_url: &str, name: &str) -> Result<(), 
     run_on_server(server_url, &format!(r#"drop database if exists "{}" with (force)"#, checked(name)?)).await
 }
 
+/// After a bulk load, brings the planner's statistics to where a running Hearth would have them:
+/// PostgreSQL `vacuum analyze` (what autovacuum does within minutes), SQLite
+/// [`Store::refresh_statistics`] (what the maintenance worker does every minute).
+pub async fn settle(store: &Store) -> Result<(), StoreError> {
+    match store {
+        Store::Sqlite(_) => store.refresh_statistics().await,
+        Store::Postgres(p) => {
+            sqlx::query("vacuum analyze").execute(p).await?;
+            Ok(())
+        }
+    }
+}
+
 fn checked(name: &str) -> Result<&str, StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 63

@@ -15,6 +15,7 @@ pub async fn run(overrides: &Overrides) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(&config.log)?;
     let store = Store::connect(config.database_url().expose(), &StoreOptions::default()).await?;
     let applied = store.migrate().await?;
+    crate::patients::name_keys::rebuild_after_migrations(&store, &applied).await?;
     let status = store.migration_status().await?;
     let mut out = std::io::stdout().lock();
     if applied.is_empty() {

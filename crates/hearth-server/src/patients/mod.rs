@@ -8,6 +8,7 @@ mod duplicates;
 mod merge;
 mod model;
 pub mod mrn;
+pub mod name_keys;
 mod sensitive;
 
 use hearth_core::contact::{Email, Phone};
@@ -263,19 +264,20 @@ pub async fn search(
         email,
         identifier,
         family_prefix: blank(q.family),
-        // A name search ranks up to 500 candidates, then pages.
-        limit: if name.is_some() { 500 } else { limit },
+        // A name search ranks the heaviest candidates, twice as many as it shows (at least 100, at
+        // most 500), then pages.
+        limit: if name.is_some() { (2 * (offset + limit)).clamp(100, 500) } else { limit },
         offset: if name.is_some() { 0 } else { offset },
         name_keys,
     };
     let mut rows = store.list_patients(org, &filter).await?;
     if let Some(name) = &name {
-        rows = rank_by_name(rows, name, 0, 500);
+        rows = rank_by_name(rows, name, 0, filter.limit);
         // Several words select records resembling two of them at once; when none does, any word.
         let words = hearth_core::names::word_keys(name);
         if rows.is_empty() && words != filter.name_keys {
             let wider = PatientFilter { name_keys: words, ..filter };
-            rows = rank_by_name(store.list_patients(org, &wider).await?, name, 0, 500);
+            rows = rank_by_name(store.list_patients(org, &wider).await?, name, 0, wider.limit);
         }
         let page = |n: i64| usize::try_from(n).unwrap_or(0);
         rows = rows.into_iter().skip(page(offset)).take(page(limit)).collect();

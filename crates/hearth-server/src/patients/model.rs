@@ -295,6 +295,11 @@ fn name(errors: &mut Vec<FieldError>, path: &str, n: &HumanName) -> HumanName {
     out
 }
 
+/// The name search keys of a (normalized) record: every word of its name and other names.
+pub fn name_keys(r: &PatientRecord) -> Vec<String> {
+    hearth_core::names::record_keys(std::iter::once(&r.name).chain(&r.other_names).flat_map(HumanName::words))
+}
+
 /// Checks and canonicalizes a record; `today` bounds the birth date and `region` reads phone numbers
 /// written without a country code.
 pub fn normalize(
@@ -345,9 +350,7 @@ pub fn normalize(
         preferred_channel: out.preferred_channel.clone(),
         time_zone: out.time_zone.clone(),
         document: serde_json::to_string(&stored).unwrap_or_default(),
-        name_keys: hearth_core::names::record_keys(
-            std::iter::once(&out.name).chain(&out.other_names).flat_map(HumanName::words),
-        ),
+        name_keys: name_keys(&out),
         identifiers,
         contacts,
     };

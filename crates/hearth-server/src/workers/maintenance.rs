@@ -1,6 +1,7 @@
 //! The maintenance worker: periodic housekeeping that belongs to no request. Today it proves the
 //! background machinery is alive (heartbeat), deletes expired staff sessions, forgets idle sign-in
-//! rate-limit entries, and keeps SQLite's WAL file from growing without bound.
+//! rate-limit entries, and keeps SQLite's WAL file from growing without bound and its query planner's
+//! statistics current.
 
 use std::time::Duration;
 
@@ -42,5 +43,8 @@ async fn housekeeping(app: &AppState) {
     app.login_limiter.retain_recent();
     if let Err(e) = app.store.checkpoint().await {
         tracing::warn!(error = %e, "wal checkpoint failed");
+    }
+    if let Err(e) = app.store.refresh_statistics().await {
+        tracing::warn!(error = %e, "statistics refresh failed");
     }
 }

@@ -60,6 +60,9 @@ pub struct PatientSearchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also print the N slowest queries of each kind, and N that missed their patient (to stderr).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub show_slowest: usize,
 }
 
 /// What a run measured.
@@ -300,6 +303,8 @@ async fn run(args: &PatientSearchArgs, url: &str) -> anyhow::Result<Report> {
     } else {
         Some(load(&store, &gen_, org, writers, args.batch.max(1)).await?)
     };
+    progress(format_args!("refreshing planner statistics"))?;
+    hearth_store::scratch::settle(&store).await?;
     let (warmup, probes) = probes(&gen_, args.queries.max(1), args.seed);
     progress(format_args!("warming up with {} queries", warmup.len()))?;
     for probe in &warmup {
@@ -311,9 +316,28 @@ async fn run(args: &PatientSearchArgs, url: &str) -> anyhow::Result<Report> {
         let (elapsed, views) = execute(&store, org, probe).await?;
         let found = judge(probe, views.as_deref());
         let results = views.map_or(1, |v| v.len());
-        samples.entry(probe.kind).or_default().push(Sample { elapsed, found, results });
+        samples.entry(probe.kind).or_default().push(Sample { elapsed, found, results, probe: probe.clone() });
     }
     store.close().await;
+    if args.show_slowest > 0 {
+        for (kind, list) in &samples {
+            for s in list.iter().filter(|s| s.found == Some(false)).take(args.show_slowest) {
+                progress(format_args!("missed {}: {:?}", kind.label(), s.probe))?;
+            }
+        }
+        for (kind, list) in &mut samples {
+            list.sort_by_key(|s| std::cmp::Reverse(s.elapsed));
+            for s in list.iter().take(args.show_slowest) {
+                let ms = s.elapsed.as_secs_f64() * 1000.0;
+                progress(format_args!(
+                    "slow {}: {ms:.2} ms, {} rows: {:?}",
+                    kind.label(),
+                    s.results,
+                    s.probe.params
+                ))?;
+            }
+        }
+    }
     let baseline = summarize(Kind::ById, samples.remove(&Kind::ById).unwrap_or_default(), None);
     let kinds = Kind::SEARCHES
         .iter()
@@ -589,6 +613,7 @@ struct Sample {
     elapsed: Duration,
     found: Option<bool>,
     results: usize,
+    probe: Probe,
 }
 
 #[allow(clippy::cast_precision_loss)] // counts and nanoseconds well within f64's exact range
