@@ -549,3 +549,15 @@ fn prefix_end(prefix: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_prefix_ends_at_the_next_string_in_code_point_order() {
+        assert_eq!(super::prefix_end("smi").as_deref(), Some("smj"));
+        assert_eq!(super::prefix_end("o'b").as_deref(), Some("o'c"));
+        assert_eq!(super::prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(super::prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(super::prefix_end("\u{10FFFF}"), None);
+    }
+}

@@ -5,6 +5,7 @@
 
 mod foundation;
 mod merges;
+mod patient_search;
 mod staff;
 
 /// Expands each name to a module with a `sqlite` and a `postgres` test, both calling the same

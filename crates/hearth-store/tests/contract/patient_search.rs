@@ -1,0 +1,163 @@
+//! Listing and searching patients: every filter, the name order (code point order, capitals first),
+//! family prefixes in any case, and name candidates heaviest first.
+
+use hearth_core::{OrgId, PatientId, UtcTime};
+use hearth_store::Store;
+use hearth_store::organizations::NewOrganization;
+use hearth_store::patients::{PatientFields, PatientFilter};
+
+use crate::contract;
+
+contract!(filters_use_their_keys_and_lists_keep_name_order, name_candidates_come_heaviest_first);
+
+async fn new_org(store: &Store) -> OrgId {
+    let id = OrgId::new();
+    let now = UtcTime::new(jiff::Timestamp::now());
+    store.create_organization(&NewOrganization { id, name: "Clinic", time_zone: "UTC", now }).await.unwrap();
+    id
+}
+
+async fn add(
+    store: &Store,
+    org: OrgId,
+    mrn: &str,
+    family: &str,
+    given: &str,
+    extra: PatientFields,
+) -> PatientId {
+    let id = PatientId::new();
+    let fields = PatientFields {
+        family_name: family.into(),
+        given_names: given.into(),
+        document: "{}".into(),
+        name_keys: hearth_core::names::record_keys([family, given]),
+        ..extra
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_patient(org, id, mrn, &fields, UtcTime::new(jiff::Timestamp::now())).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+fn names(rows: &[hearth_store::patients::PatientRow]) -> Vec<String> {
+    rows.iter().map(|r| format!("{} {}", r.given_names, r.family_name)).collect()
+}
+
+async fn filters_use_their_keys_and_lists_keep_name_order(store: Store) {
+    let org = new_org(&store).await;
+    let other = new_org(&store).await;
+    let phone = |p: &str| PatientFields { contacts: vec![("phone", p.into())], ..PatientFields::default() };
+    add(&store, org, "M1", "Smith", "John", phone("+12025550143")).await;
+    add(
+        &store,
+        org,
+        "M2",
+        "SMITH",
+        "ANN",
+        PatientFields { birth_date: Some("1980-02-03".into()), ..PatientFields::default() },
+    )
+    .await;
+    let s = add(
+        &store,
+        org,
+        "M3",
+        "smithers",
+        "bo",
+        PatientFields { identifiers: vec![("epic".into(), "E9".into())], ..PatientFields::default() },
+    )
+    .await;
+    add(
+        &store,
+        org,
+        "M4",
+        "Smyth",
+        "Jon",
+        PatientFields { contacts: vec![("email", "jon@example.org".into())], ..PatientFields::default() },
+    )
+    .await;
+    add(&store, org, "M5", "Jones", "Ann", PatientFields::default()).await;
+    add(&store, other, "M1", "Smith", "Other", phone("+12025550143")).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.set_patient_status(org, s, None, "inactive", UtcTime::new(jiff::Timestamp::now())).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let list = |f: PatientFilter| {
+        let store = store.clone();
+        async move { names(&store.list_patients(org, &PatientFilter { limit: 50, ..f }).await.unwrap()) }
+    };
+    assert_eq!(
+        list(PatientFilter::default()).await,
+        ["Ann Jones", "ANN SMITH", "John Smith", "Jon Smyth", "bo smithers"]
+    );
+    assert_eq!(
+        list(PatientFilter { family_prefix: Some("SMI".into()), ..Default::default() }).await,
+        ["ANN SMITH", "John Smith", "bo smithers"]
+    );
+    assert_eq!(
+        list(PatientFilter { family_prefix: Some("smith".into()), offset: 1, ..Default::default() }).await,
+        ["John Smith", "bo smithers"]
+    );
+    assert_eq!(list(PatientFilter { family_prefix: Some("%".into()), ..Default::default() }).await.len(), 5);
+    assert_eq!(list(PatientFilter { mrn: Some("M4".into()), ..Default::default() }).await, ["Jon Smyth"]);
+    assert_eq!(
+        list(PatientFilter { birth_date: Some("1980-02-03".into()), ..Default::default() }).await,
+        ["ANN SMITH"]
+    );
+    assert_eq!(
+        list(PatientFilter { phone: Some("+12025550143".into()), ..Default::default() }).await,
+        ["John Smith"]
+    );
+    assert_eq!(
+        list(PatientFilter { email: Some("jon@example.org".into()), ..Default::default() }).await,
+        ["Jon Smyth"]
+    );
+    let epic = Some(("epic".to_owned(), "E9".to_owned()));
+    assert_eq!(list(PatientFilter { identifier: epic.clone(), ..Default::default() }).await, ["bo smithers"]);
+    assert_eq!(
+        list(PatientFilter { identifier: epic, status: Some("active".into()), ..Default::default() }).await,
+        [""; 0]
+    );
+    assert_eq!(
+        list(PatientFilter { status: Some("inactive".into()), ..Default::default() }).await,
+        ["bo smithers"]
+    );
+    assert_eq!(
+        list(PatientFilter {
+            family_prefix: Some("jo".into()),
+            mrn: Some("M5".into()),
+            ..Default::default()
+        })
+        .await,
+        ["Ann Jones"]
+    );
+}
+
+async fn name_candidates_come_heaviest_first(store: Store) {
+    let org = new_org(&store).await;
+    add(&store, org, "M1", "Smithers", "Johan", PatientFields::default()).await;
+    add(&store, org, "M2", "Smith", "John", PatientFields::default()).await;
+    add(&store, org, "M3", "Smith", "Mary", PatientFields::default()).await;
+    add(&store, org, "M4", "Jones", "Ann", PatientFields::default()).await;
+    let search = |query: &str, mrn: Option<&str>| {
+        let store = store.clone();
+        let f = PatientFilter {
+            name_keys: hearth_core::names::query_keys(query),
+            mrn: mrn.map(Into::into),
+            limit: 50,
+            ..Default::default()
+        };
+        async move { names(&store.list_patients(org, &f).await.unwrap()) }
+    };
+    assert_eq!(
+        search("John Smith", None).await,
+        ["John Smith", "Johan Smithers"],
+        "pairs of both words only"
+    );
+    assert_eq!(
+        search("smith", None).await,
+        ["John Smith", "Mary Smith", "Johan Smithers"],
+        "exact word first"
+    );
+    assert_eq!(search("smith", Some("M3")).await, ["Mary Smith"], "with other filters");
+    assert!(search("Mary Jones", None).await.is_empty(), "each word matches someone, no one both");
+}
