@@ -32,6 +32,8 @@ pub const NOT_MOVED: &[&str] = &[
     "duplicate_candidates",
     "patient_merges",
     "patients",
+    // `patient_identifier` there is the integration's own id for the patient, as received (text).
+    "integration_events",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
