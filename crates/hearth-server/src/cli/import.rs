@@ -11,17 +11,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hearth_core::OrgId;
 use hearth_store::organizations::OrganizationRow;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::app::{App, Deps, Roles};
-use crate::appointments::schedule::{LineError, Mapping, Schedule, chained_message_id, read_schedule};
-use crate::appointments::{EventResult, IngestReport};
+use crate::appointments::schedule::{ImportSummary, LineReport, Mapping, read_schedule};
 use crate::auth::Actor;
 use crate::config::Overrides;
-use crate::state::AppState;
 
 /// The arguments of `hearth import schedule`.
 #[derive(Debug, clap::Args)]
@@ -43,36 +39,6 @@ pub struct ScheduleArgs {
     pub json: bool,
 }
 
-/// What happened to one line, for the report.
-#[derive(Debug, Clone, Serialize)]
-struct LineReport {
-    line: usize,
-    /// created | updated | unchanged | ignored | skipped | error
-    result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    appointment_id: Option<String>,
-    /// FHIR status after the row (created, updated, unchanged).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
-    /// The column (or field) in error.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<String>,
-    /// Why: the error, the reason for skipping or ignoring, or what the event did.
-    message: String,
-}
-
-/// The counts. `errors` counts lines, not problems (a line may have several).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-struct Summary {
-    rows: usize,
-    creates: usize,
-    updates: usize,
-    unchanged: usize,
-    ignored: usize,
-    skipped: usize,
-    errors: usize,
-}
-
 /// Reads the mapping and the file, then imports the rows through the ingest engine as the system
 /// actor of the organization; prints the report and returns the exit code (see the module docs).
 pub async fn schedule(overrides: &Overrides, args: ScheduleArgs) -> anyhow::Result<ExitCode> {
@@ -91,7 +57,7 @@ pub async fn schedule(overrides: &Overrides, args: ScheduleArgs) -> anyhow::Resu
         Ok(b) => b,
         Err(e) => return refuse(&format!("cannot read {}: {e}", args.file.display())),
     };
-    let mut schedule = match read_schedule(&bytes, &mapping) {
+    let schedule = match read_schedule(&bytes, &mapping) {
         Ok(s) => s,
         Err(errors) => {
             let mut lines = vec![format!("{}: nothing imported:", args.file.display())];
@@ -116,25 +82,12 @@ pub async fn schedule(overrides: &Overrides, args: ScheduleArgs) -> anyhow::Resu
         }
     };
     let actor = Actor::system(org.id, "hearth import schedule");
-    if let Err(e) = chain_ids(&state, org.id, &mapping.source, &mut schedule).await {
-        state.store.close().await;
-        return Err(e);
-    }
-    let events: Vec<Value> = schedule.events.iter().map(|e| e.event.clone()).collect();
-    let report = if events.is_empty() {
-        IngestReport { results: vec![] }
-    } else {
-        match crate::appointments::ingest(&state, &actor, events, args.dry_run).await {
-            Ok(r) => r,
-            Err(e) => {
-                state.store.close().await;
-                return Err(anyhow::anyhow!("import failed, nothing was written: {e}"));
-            }
-        }
-    };
+    let result =
+        crate::appointments::schedule::import(&state, &actor, &mapping, schedule, args.dry_run).await;
     state.store.close().await;
+    let report = result.map_err(|e| anyhow::anyhow!("import failed, nothing was written: {e}"))?;
+    let (summary, lines) = (report.summary, report.lines);
 
-    let (summary, lines) = combine(&schedule, &report, &mapping);
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&summary)?;
@@ -148,37 +101,6 @@ pub async fn schedule(overrides: &Overrides, args: ScheduleArgs) -> anyhow::Resu
         print_text(&mut out, &args.file, &org.name, args.dry_run, &summary, &lines)?;
     }
     Ok(if summary.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// Links each row's content hash to the last event applied to its appointment from this source, so a
-/// return to an earlier state is applied while a repeated row is a replay (see
-/// [`chained_message_id`]).
-async fn chain_ids(
-    state: &AppState,
-    org: OrgId,
-    source: &str,
-    schedule: &mut Schedule,
-) -> anyhow::Result<()> {
-    let mut known = Vec::new();
-    let mut tx = state.store.begin().await?;
-    for (i, row) in schedule.events.iter().enumerate() {
-        if let Some(a) = tx.appointment_by_external_id(org, source, &row.appointment_id).await? {
-            known.push((i, a.id));
-        }
-    }
-    tx.rollback().await?;
-    for (i, appointment) in known {
-        let history = state.store.appointment_events(org, appointment).await?;
-        let last = history
-            .iter()
-            .rev()
-            .find(|e| e.outcome == "applied" && e.source == source)
-            .map(|e| e.source_message_id.as_str());
-        if let Some(Value::String(id)) = schedule.events[i].event.get_mut("source_message_id") {
-            *id = chained_message_id(id, last);
-        }
-    }
-    Ok(())
 }
 
 fn read_file(path: &Path) -> Result<String, String> {
@@ -226,89 +148,12 @@ fn pick_org<'a>(orgs: &'a [OrganizationRow], wanted: Option<&str>) -> Result<&'a
     }
 }
 
-/// Puts the reader's findings and the engine's answers together, line by line.
-fn combine(schedule: &Schedule, report: &IngestReport, mapping: &Mapping) -> (Summary, Vec<LineReport>) {
-    let mut summary = Summary { rows: schedule.rows, skipped: schedule.skipped.len(), ..Summary::default() };
-    let mut lines: Vec<LineReport> = Vec::new();
-    let mut error_lines: Vec<usize> = schedule.errors.iter().map(|e| e.line).collect();
-    lines.extend(schedule.errors.iter().map(|e: &LineError| LineReport {
-        line: e.line,
-        result: "error",
-        appointment_id: None,
-        status: None,
-        field: Some(e.field.clone()),
-        message: e.message.clone(),
-    }));
-    lines.extend(schedule.skipped.iter().map(|s| LineReport {
-        line: s.line,
-        result: "skipped",
-        appointment_id: None,
-        status: None,
-        field: None,
-        message: s.reason.clone(),
-    }));
-    for (i, row) in schedule.events.iter().enumerate() {
-        let Some(r) = report.results.iter().find(|r| r.index == i) else { continue };
-        let base = LineReport {
-            line: row.line,
-            result: "error",
-            appointment_id: Some(row.appointment_id.clone()),
-            status: r.status.clone(),
-            field: None,
-            message: r.reason.clone(),
-        };
-        match classify(r) {
-            "error" => {
-                error_lines.push(row.line);
-                if r.errors.is_empty() {
-                    lines.push(base.clone());
-                }
-                for e in &r.errors {
-                    lines.push(LineReport {
-                        field: Some(mapping.column_for(&e.field).unwrap_or_else(|| e.field.clone())),
-                        message: e.message.clone(),
-                        ..base.clone()
-                    });
-                }
-            }
-            result => {
-                match result {
-                    "created" => summary.creates += 1,
-                    "updated" => summary.updates += 1,
-                    "unchanged" => summary.unchanged += 1,
-                    _ => summary.ignored += 1,
-                }
-                let message = if r.replayed { "already imported".to_owned() } else { base.message.clone() };
-                lines.push(LineReport { result, message, ..base });
-            }
-        }
-    }
-    error_lines.sort_unstable();
-    error_lines.dedup();
-    summary.errors = error_lines.len();
-    lines.sort_by_key(|l| l.line);
-    (summary, lines)
-}
-
-/// The engine's answer as the report counts it. An event seen before (same source and content) is
-/// answered with its first answer, marked replayed: for an import that means unchanged.
-fn classify(r: &EventResult) -> &'static str {
-    match r.result.as_str() {
-        "rejected" => "error",
-        _ if r.replayed => "unchanged",
-        "created" => "created",
-        "updated" => "updated",
-        "unchanged" => "unchanged",
-        _ => "ignored",
-    }
-}
-
 fn print_text(
     out: &mut impl Write,
     file: &Path,
     org: &str,
     dry_run: bool,
-    s: &Summary,
+    s: &ImportSummary,
     lines: &[LineReport],
 ) -> std::io::Result<()> {
     for l in lines {
@@ -374,25 +219,5 @@ mod tests {
         assert!(pick_org(&orgs, Some("West")).unwrap_err().contains("no organization"));
         assert_eq!(pick_org(&orgs[..1], None).unwrap().name, "North Clinic");
         assert!(pick_org(&[], None).unwrap_err().contains("hearth admin create"));
-    }
-
-    #[test]
-    fn a_replayed_event_counts_as_unchanged_and_a_rejection_as_an_error() {
-        let r = |result: &str, replayed: bool| EventResult {
-            index: 0,
-            result: result.into(),
-            appointment_id: None,
-            status: None,
-            reminders: None,
-            notices: vec![],
-            reason: String::new(),
-            errors: vec![],
-            replayed,
-        };
-        assert_eq!(classify(&r("created", true)), "unchanged");
-        assert_eq!(classify(&r("created", false)), "created");
-        assert_eq!(classify(&r("rejected", true)), "error");
-        assert_eq!(classify(&r("stale", false)), "ignored");
-        assert_eq!(classify(&r("ignored", false)), "ignored");
     }
 }
