@@ -5,6 +5,7 @@ mod export;
 mod ingest;
 mod integration;
 pub mod schedule;
+pub mod simulation;
 mod wire;
 
 use hearth_core::{AppointmentId, LocationId, PatientId, PractitionerId, UtcTime};
