@@ -1,8 +1,9 @@
 //! Authentication, once per request: resolve the bearer API key or the session cookie into an
 //! [`Authn`] in the request's extensions, and refuse any state-changing request made with a cookie
-//! that does not carry the matching CSRF token (header `x-csrf-token` or form field `csrf`), and any
-//! sign-in form post without its double-submit token. API keys are not ambient credentials, so bearer
-//! requests need no CSRF token; requests with no credential at all are answered 401 by the handler.
+//! that does not carry the matching CSRF token (header `x-csrf-token`, or form field `csrf` of a
+//! urlencoded or multipart form), and any sign-in form post without its double-submit token. API keys
+//! are not ambient credentials, so bearer requests need no CSRF token; requests with no credential at
+//! all are answered 401 by the handler.
 
 use std::net::SocketAddr;
 
@@ -94,20 +95,23 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
         .map(str::to_owned)
         .or_else(|| cookie(&parts.headers, PRE_SESSION_CSRF_COOKIE).map(str::to_owned));
     let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let (provided, body) = if header_token.is_some() || !is_form {
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // A form with a file (`enctype="multipart/form-data"`) carries its token as a part.
+    let boundary = multer::parse_boundary(content_type).ok();
+    let (provided, body) = if header_token.is_some() || !(is_form || boundary.is_some()) {
         (header_token, body)
     } else {
         let limit = app.config.http.max_body_bytes;
         let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
             return AppError::code(ErrorCode::PayloadTooLarge).into_response();
         };
-        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-        let token = fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v);
+        let token = if let Some(boundary) = boundary {
+            multipart_field(bytes.clone(), boundary, "csrf").await
+        } else {
+            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+            fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v)
+        };
         (token, Body::from(bytes))
     };
     let valid = matches!((&expected, &provided), (Some(e), Some(p)) if !e.is_empty() && e == p);
@@ -118,6 +122,19 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
         return if page { crate::web::pages::error_page(&err) } else { err.into_response() };
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The text of the first part called `name` in a multipart/form-data body (none if the body is not
+/// well-formed up to that part).
+async fn multipart_field(bytes: bytes::Bytes, boundary: String, name: &str) -> Option<String> {
+    let stream = tokio_stream::once(Ok::<_, std::io::Error>(bytes));
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn request_meta(req: &Request) -> RequestMeta {
