@@ -146,3 +146,13 @@ fn appointments_of_the_day_and_a_timeline() {
     let server = start(email, password);
     run_scenario(&server.url, "appointments", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
 }
+
+#[test]
+fn schedule_upload_and_simulator() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    run_scenario(&server.url, "import", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}

@@ -6,14 +6,17 @@
 mod helpers;
 
 mod access;
+mod admin_simulate;
 mod appointments;
 mod audit;
 mod auth;
 mod browser;
 mod cli;
+mod crash;
 mod fhir;
 mod import;
 mod patients;
+mod schedule_upload;
 mod sensitive;
 mod simulate;
 mod system;

@@ -52,6 +52,8 @@ pub struct DayPage {
     pub groups: Vec<LocationGroup>,
     pub total: usize,
     pub errors: Vec<FieldError>,
+    /// May send EHR events: the schedule upload and the simulator.
+    pub can_ingest: bool,
 }
 
 fn practitioner_label(p: &directory::PractitionerView) -> String {
@@ -144,6 +146,7 @@ async fn day_page(
             .collect(),
         total,
         errors,
+        can_ingest: auth.actor.grants(hearth_core::Permission::IngestWrite),
         f,
     })
 }

@@ -1,4 +1,5 @@
-//! Server-rendered pages for staff: sign-in, second factor, account, users, API keys, audit log.
+//! Server-rendered pages for staff: sign-in, second factor, account, users, API keys, audit log,
+//! patients, appointments, the schedule upload and the EHR simulator.
 //! They call the same services as the JSON API; every form carries the session's CSRF token, which
 //! the authentication middleware checks before any handler runs.
 
@@ -9,6 +10,8 @@ mod duplicates;
 mod login;
 mod page;
 mod patients;
+mod schedule_import;
+mod simulator;
 
 pub use page::{Nav, Page, PageForm, error_page};
 
@@ -32,7 +35,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
         .route("/admin/api-keys/{api_key_id}/revoke", post(admin::revoke_api_key))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/admin/simulate", get(simulator::show_simulate).post(simulator::run_simulation))
         .route("/appointments", get(appointments::day))
+        .route(
+            "/appointments/import",
+            get(schedule_import::show_import).post(schedule_import::import_schedule),
+        )
         .route("/appointments/{appointment_id}", get(appointments::timeline))
         .route("/patients", get(patients::search).post(patients::create))
         .route("/patients/new", get(patients::new_form))
