@@ -27,6 +27,8 @@ pub struct Inner {
     pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Encryption keys for sensitive fields and TOTP secrets.
     pub keys: crate::keys::Keys,
+    /// The shared commits of EHR event ingest.
+    pub group_commit: crate::appointments::GroupCommit,
 }
 
 impl AppState {
@@ -45,7 +47,17 @@ impl AppState {
             heartbeats: Heartbeats::default(),
             login_limiter,
             keys,
+            group_commit: crate::appointments::GroupCommit::default(),
         })))
+    }
+
+    /// A handle that does not keep the state alive (for tasks that should end with it).
+    pub fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.0)
+    }
+
+    pub fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(Self)
     }
 }
 

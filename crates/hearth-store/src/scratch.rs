@@ -29,6 +29,30 @@ pub async fn settle(store: &Store) -> Result<(), StoreError> {
     }
 }
 
+/// The disk's durable-commit rate as this store sees it: one-row write transactions committed one
+/// after another (each waits for its own flush: SQLite `synchronous=FULL`, PostgreSQL's WAL flush) for
+/// `duration`, in a table created for the purpose and dropped after. Returns the commits made and the
+/// time they took: the ceiling of anything that commits once per request.
+pub async fn durable_commit_rate(
+    store: &Store,
+    duration: std::time::Duration,
+) -> Result<(u64, std::time::Duration), StoreError> {
+    const CREATE: &str = "create table if not exists bench_durable_commits (n bigint primary key)";
+    const INSERT: &str = "insert into bench_durable_commits (n) values ($1)";
+    crate::on_pool!(store, |p| sqlx::query(CREATE).execute(p).await.map(|_| ()))?;
+    let started = std::time::Instant::now();
+    let mut n: i64 = 0;
+    while started.elapsed() < duration {
+        let mut tx = store.begin().await?;
+        crate::on_tx!(&mut tx, |c| sqlx::query(INSERT).bind(n).execute(c).await.map(|_| ()))?;
+        tx.commit().await?;
+        n += 1;
+    }
+    let elapsed = started.elapsed();
+    crate::on_pool!(store, |p| sqlx::query("drop table bench_durable_commits").execute(p).await.map(|_| ()))?;
+    Ok((u64::try_from(n).unwrap_or(0), elapsed))
+}
+
 fn checked(name: &str) -> Result<&str, StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 63

@@ -28,6 +28,29 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks a point inside the transaction that [`Tx::rollback_to_savepoint`] can return to, so one
+    /// part of a shared commit can fail without the rest (SQL `SAVEPOINT`, the same on both stores).
+    pub async fn savepoint(&mut self) -> Result<(), StoreError> {
+        self.execute_plain("savepoint part").await
+    }
+
+    /// Keeps what was done since [`Tx::savepoint`].
+    pub async fn release_savepoint(&mut self) -> Result<(), StoreError> {
+        self.execute_plain("release savepoint part").await
+    }
+
+    /// Undoes what was done since [`Tx::savepoint`]; the transaction goes on (on PostgreSQL this also
+    /// clears an error that aborted the transaction).
+    pub async fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
+        self.execute_plain("rollback to savepoint part").await?;
+        self.execute_plain("release savepoint part").await
+    }
+
+    async fn execute_plain(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        crate::on_tx!(self, |c| sqlx::raw_sql(sql).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.rollback().await?,

@@ -2,7 +2,8 @@
 //! location and practitioner, resolves the local time in the right zone, runs the state machine and
 //! stores the new state; every event — applied, stale, ignored or rejected — goes into the history
 //! with the answer given, so a replay (same `source_message_id`, or the same event) answers the same
-//! and changes nothing. A batch is one transaction: a 202 means all of it is on disk.
+//! and changes nothing. A request is applied whole or not at all, in a commit it may share with concurrent
+//! requests: a 202 means all of it is on disk.
 
 use hearth_core::appointment::{
     self, AppointmentState, Event, EventKind, Outcome, Policy, Reminders, Status,
@@ -46,39 +47,45 @@ pub struct EventResult {
     pub replayed: bool,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IngestReport {
     pub results: Vec<EventResult>,
 }
 
-/// Applies `events` in order (one transaction). With `dry_run`, answers as if applied and writes
-/// nothing.
+/// Applies `events` in order and answers once they are on disk, in a commit shared with concurrent
+/// requests ([`super::group_commit`]). With `dry_run`, answers as if applied and writes nothing.
 pub async fn ingest(
     app: &AppState,
     actor: &Actor,
     events: Vec<serde_json::Value>,
     dry_run: bool,
 ) -> Result<IngestReport, AppError> {
-    let now = app.clock.now();
+    if !dry_run {
+        return super::group_commit::submit(app, actor, events).await;
+    }
     let mut tx = app.store.begin().await?;
+    let (report, _) = apply_all(&mut tx, app, actor, &events, app.clock.now()).await?;
+    tx.rollback().await?;
+    Ok(report)
+}
+
+/// Applies `events` in order inside `tx`; also says which patients were created (for the duplicate
+/// check after commit).
+pub(super) async fn apply_all(
+    tx: &mut Tx,
+    app: &AppState,
+    actor: &Actor,
+    events: &[serde_json::Value],
+    now: UtcTime,
+) -> Result<(IngestReport, Vec<PatientId>), AppError> {
     let mut results = Vec::with_capacity(events.len());
     let mut created_patients = Vec::new();
     for (index, value) in events.iter().enumerate() {
-        let mut r = one(&mut tx, app, actor, value, now, &mut created_patients).await?;
+        let mut r = one(tx, app, actor, value, now, &mut created_patients).await?;
         r.index = index;
         results.push(r);
     }
-    if dry_run {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-        for id in created_patients {
-            if let Err(e) = patients::refresh_queue(app, actor, id).await {
-                tracing::warn!(patient_id = %id, error = %e, "duplicate check failed");
-            }
-        }
-    }
-    Ok(IngestReport { results })
+    Ok((IngestReport { results }, created_patients))
 }
 
 fn rejected(errors: Vec<FieldError>) -> EventResult {

@@ -2,6 +2,7 @@
 //! kept in the appointment's history; queries for lists and timelines.
 
 mod export;
+mod group_commit;
 mod ingest;
 mod integration;
 pub mod schedule;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub use export::{Export, ExportStream, export};
+pub use group_commit::{CommitCounts, GroupCommit, MAX_EVENTS_PER_COMMIT};
 pub use ingest::{EventResult, IngestReport, ingest};
 pub use integration::{IntegrationEvent, IntegrationResult, receive as receive_integration_event};
 

@@ -78,6 +78,9 @@ pub enum ImportCommand {
 pub enum BenchCommand {
     /// Load N realistic patients (default one million) and time every kind of patient search.
     PatientSearch(bench::PatientSearchArgs),
+    /// EHR event ingest through HTTP: batched, and single events from concurrent clients, against the
+    /// disk's durable-commit rate measured in the same run.
+    Ingest(bench::IngestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +155,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Some(Command::Keys(KeysCommand::Rotate { json })) => keys::rotate(&overrides, json).await,
         Some(Command::Bench(BenchCommand::PatientSearch(args))) => bench::patient_search(args).await,
+        Some(Command::Bench(BenchCommand::Ingest(args))) => bench::ingest(args).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
         Some(Command::Simulate(args)) => simulate::simulate(args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,

@@ -137,12 +137,23 @@ async fn find_candidates(
 
 /// Puts a patient's possible duplicates in the review queue. Decided pairs stay decided.
 pub async fn refresh_queue(app: &AppState, actor: &Actor, id: PatientId) -> Result<usize, AppError> {
-    let found = find_candidates(app, actor, id).await?;
+    refresh_queue_many(app, actor, &[id]).await
+}
+
+/// [`refresh_queue`] for several patients, in one transaction (none when nothing was found).
+pub async fn refresh_queue_many(app: &AppState, actor: &Actor, ids: &[PatientId]) -> Result<usize, AppError> {
+    let mut found = Vec::new();
+    for &id in ids {
+        found.extend(find_candidates(app, actor, id).await?.into_iter().map(|c| (id, c)));
+    }
+    if found.is_empty() {
+        return Ok(0);
+    }
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    for c in &found {
+    for (id, c) in &found {
         let explanation = serde_json::to_string(&c.fields).map_err(anyhow::Error::from)?;
-        tx.propose_duplicate(actor.org, id, c.patient.id, c.score, &explanation, now).await?;
+        tx.propose_duplicate(actor.org, *id, c.patient.id, c.score, &explanation, now).await?;
     }
     tx.commit().await?;
     Ok(found.len())

@@ -19,6 +19,7 @@ use hearth_store::patients::{PatientFilter, PatientRow};
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
 pub use duplicates::{
     DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, queue_entry, refresh_queue,
+    refresh_queue_many,
 };
 pub use merge::{MergeInput, MergeSummary, MergeView, merge, merges_of, unmerge};
 pub use model::{

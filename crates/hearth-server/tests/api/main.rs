@@ -13,6 +13,7 @@ mod auth;
 mod browser;
 mod cli;
 mod crash;
+mod crash;
 mod fhir;
 mod import;
 mod patients;

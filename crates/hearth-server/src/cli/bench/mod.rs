@@ -5,7 +5,10 @@
 //! machines are noisy, ratios hold. The verdict against the 5 ms target is printed, never asserted.
 
 pub mod generate;
+mod ingest;
 mod names;
+
+pub use ingest::{IngestArgs, ingest};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -227,7 +230,7 @@ enum Target {
 
 /// `hearth bench patient-search`.
 pub async fn patient_search(args: PatientSearchArgs) -> anyhow::Result<ExitCode> {
-    let (target, url) = open_target(&args).await?;
+    let (target, url) = open_target(args.database_url.as_deref(), args.reuse).await?;
     let result = run(&args, &url).await;
     let cleanup = if args.keep || args.reuse { Ok(()) } else { cleanup(&target).await };
     let report = result?;
@@ -247,24 +250,25 @@ pub async fn patient_search(args: PatientSearchArgs) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-async fn open_target(args: &PatientSearchArgs) -> anyhow::Result<(Target, String)> {
+/// Where a run writes: a new SQLite file, a new database on the PostgreSQL server of `database_url`,
+/// or (with `reuse`) the database named.
+async fn open_target(database_url: Option<&str>, reuse: bool) -> anyhow::Result<(Target, String)> {
     let stamp =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
-    match &args.database_url {
-        None if args.reuse => anyhow::bail!("--reuse needs --database-url"),
+    match database_url {
+        None if reuse => anyhow::bail!("--reuse needs --database-url"),
         None => {
             let dir = std::env::temp_dir().join(format!("hearth-bench-{}-{stamp}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let url = format!("sqlite://{}", dir.join("bench.db").display());
             Ok((Target::TempSqlite { dir }, url))
         }
-        Some(url) if !args.reuse && (url.starts_with("postgres:") || url.starts_with("postgresql:")) => {
+        Some(server) if !reuse && (server.starts_with("postgres:") || server.starts_with("postgresql:")) => {
             let name = format!("hearth_bench_{}_{stamp}", std::process::id());
-            let url = hearth_store::scratch::create_postgres_database(url, &name).await?;
-            let server = args.database_url.clone().unwrap_or_default();
-            Ok((Target::FreshPostgres { server, name }, url))
+            let url = hearth_store::scratch::create_postgres_database(server, &name).await?;
+            Ok((Target::FreshPostgres { server: server.to_owned(), name }, url))
         }
-        Some(url) => Ok((Target::Given, url.clone())),
+        Some(url) => Ok((Target::Given, url.to_owned())),
     }
 }
 
