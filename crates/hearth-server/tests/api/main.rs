@@ -13,7 +13,6 @@ mod auth;
 mod browser;
 mod cli;
 mod crash;
-mod crash;
 mod fhir;
 mod import;
 mod patients;
