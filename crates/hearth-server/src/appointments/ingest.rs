@@ -79,13 +79,23 @@ pub(super) async fn apply_all(
     now: UtcTime,
 ) -> Result<(IngestReport, Vec<PatientId>), AppError> {
     let mut results = Vec::with_capacity(events.len());
-    let mut created_patients = Vec::new();
+    let mut seen = Seen::default();
     for (index, value) in events.iter().enumerate() {
-        let mut r = one(tx, app, actor, value, now, &mut created_patients).await?;
+        let mut r = one(tx, app, actor, value, now, &mut seen).await?;
         r.index = index;
         results.push(r);
     }
-    Ok((IngestReport { results }, created_patients))
+    Ok((IngestReport { results }, seen.created_patients))
+}
+
+/// What one request has looked up or created so far: a batch names the same few locations and
+/// practitioners again and again. Kept for one request only, so a request rolled back alone leaves
+/// nothing behind here.
+#[derive(Default)]
+struct Seen {
+    created_patients: Vec<PatientId>,
+    locations: std::collections::HashMap<String, (hearth_core::LocationId, String)>,
+    practitioners: std::collections::HashMap<String, hearth_core::PractitionerId>,
 }
 
 fn rejected(errors: Vec<FieldError>) -> EventResult {
@@ -108,7 +118,7 @@ async fn one(
     actor: &Actor,
     value: &serde_json::Value,
     now: UtcTime,
-    created_patients: &mut Vec<PatientId>,
+    seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
     let (source, message_id) = wire::identity(value);
     if let Some(seen) = tx.appointment_event_by_message(actor.org, &source, &message_id).await? {
@@ -119,7 +129,7 @@ async fn one(
     let (result, appointment_id, ev) = match wire::parse(value, &app.config.patients.phone_region) {
         Err(errors) => (rejected(errors), None, None),
         Ok(ev) => {
-            let r = apply(tx, app, actor, &source, &ev, now, created_patients).await?;
+            let r = apply(tx, app, actor, &source, &ev, now, seen).await?;
             let id = r.appointment_id;
             (r, id, Some(ev))
         }
@@ -265,10 +275,10 @@ async fn apply(
     source: &str,
     ev: &WireEvent,
     now: UtcTime,
-    created_patients: &mut Vec<PatientId>,
+    seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
     let org = actor.org;
-    let patient_id = patient(tx, app, actor, source, ev, created_patients).await?;
+    let patient_id = patient(tx, app, actor, source, ev, &mut seen.created_patients).await?;
     let opted_out = tx.opted_out(org, patient_id, "sms").await?;
     let event = |start: Option<UtcTime>| {
         let e = Event::new(ev.kind, ev.event_at.unwrap_or(now)).received(now).opted_out(opted_out);
@@ -283,11 +293,23 @@ async fn apply(
     let external_id = ev.appointment_id.clone().unwrap_or_default();
     let existing = tx.appointment_by_external_id(org, source, &external_id).await?;
     let location = match &ev.location {
-        Some(name) => Some(location(tx, org, name, now).await?),
+        Some(name) => Some(if let Some(found) = seen.locations.get(name) {
+            found.clone()
+        } else {
+            let found = location(tx, org, name, now).await?;
+            seen.locations.insert(name.clone(), found.clone());
+            found
+        }),
         None => None,
     };
     let practitioner = match &ev.provider {
-        Some(p) => Some(practitioner(tx, org, p, now).await?),
+        Some(p) => Some(if let Some(id) = seen.practitioners.get(&p.id) {
+            *id
+        } else {
+            let id = practitioner(tx, org, p, now).await?;
+            seen.practitioners.insert(p.id.clone(), id);
+            id
+        }),
         None => None,
     };
     let fallback = match (&location, &existing) {

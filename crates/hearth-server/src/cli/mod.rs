@@ -81,6 +81,9 @@ pub enum BenchCommand {
     /// EHR event ingest through HTTP: batched, and single events from concurrent clients, against the
     /// disk's durable-commit rate measured in the same run.
     Ingest(bench::IngestArgs),
+    /// A streamed export of N appointments (default one million): rows/s and peak memory against an
+    /// export of one percent of them.
+    Export(bench::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Keys(KeysCommand::Rotate { json })) => keys::rotate(&overrides, json).await,
         Some(Command::Bench(BenchCommand::PatientSearch(args))) => bench::patient_search(args).await,
         Some(Command::Bench(BenchCommand::Ingest(args))) => bench::ingest(args).await,
+        Some(Command::Bench(BenchCommand::Export(args))) => bench::export(args).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
         Some(Command::Simulate(args)) => simulate::simulate(args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,

@@ -4,10 +4,12 @@
 //! primary-key read of one patient, timed in the same run, is the baseline every p99 is divided by:
 //! machines are noisy, ratios hold. The verdict against the 5 ms target is printed, never asserted.
 
+mod export;
 pub mod generate;
 mod ingest;
 mod names;
 
+pub use export::{ExportArgs, export};
 pub use ingest::{IngestArgs, ingest};
 
 use std::collections::BTreeMap;
