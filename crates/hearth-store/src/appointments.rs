@@ -145,22 +145,83 @@ impl Tx {
         Ok(())
     }
 
-    /// The answer already given for this message, if it was received before.
-    pub async fn appointment_event_by_message(
+    /// The events among `message_ids` (all of `source`) received before: the prefetch of a batch.
+    pub async fn appointment_events_by_messages(
         &mut self,
         org: OrgId,
         source: &str,
-        message_id: &str,
-    ) -> Result<Option<AppointmentEventRow>, StoreError> {
-        let sql = format!(
-            "select {EVENT_COLUMNS} from appointment_events where org_id = $1 and source = $2 and source_message_id = $3"
-        );
-        Ok(on_tx!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org)
-            .bind(source)
-            .bind(message_id)
-            .fetch_optional(c)
-            .await)?)
+        message_ids: &[&str],
+    ) -> Result<Vec<AppointmentEventRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in message_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "select {EVENT_COLUMNS} from appointment_events
+                  where org_id = $1 and source = $2 and source_message_id in ({})",
+                placeholders(3, chunk.len())
+            );
+            let rows: Vec<AppointmentEventRow> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(source);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The appointments among `external_ids` (all of `source`): the prefetch of a batch.
+    pub async fn appointments_by_external_ids(
+        &mut self,
+        org: OrgId,
+        source: &str,
+        external_ids: &[&str],
+    ) -> Result<Vec<AppointmentRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in external_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "select {COLUMNS} from appointments where org_id = $1 and source = $2 and external_id in ({})",
+                placeholders(3, chunk.len())
+            );
+            let rows: Vec<AppointmentRow> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(source);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The patients (followed to their survivor when merged) among the identifier `values` of
+    /// `system`, as (value, patient): the prefetch of a batch.
+    pub async fn patients_by_identifiers(
+        &mut self,
+        org: OrgId,
+        system: &str,
+        values: &[&str],
+    ) -> Result<Vec<(String, PatientId)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "select i.value, coalesce(p.merged_into, p.id) from patient_identifiers i
+                   join patients p on p.org_id = i.org_id and p.id = i.patient_id
+                  where i.org_id = $1 and i.system = $2 and i.value in ({})",
+                placeholders(3, chunk.len())
+            );
+            let rows: Vec<(String, PatientId)> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(system);
+                for v in chunk {
+                    q = q.bind(*v);
+                }
+                q.fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     pub async fn appointment_by_external_id(
@@ -255,24 +316,6 @@ impl Tx {
             .await
             .map(|_| ()))?;
         Ok(())
-    }
-
-    /// The patient with this identifier, following merges to the survivor.
-    pub async fn patient_by_identifier(
-        &mut self,
-        org: OrgId,
-        system: &str,
-        value: &str,
-    ) -> Result<Option<PatientId>, StoreError> {
-        const SQL: &str = "select coalesce(p.merged_into, p.id) from patient_identifiers i
-                             join patients p on p.org_id = i.org_id and p.id = i.patient_id
-                            where i.org_id = $1 and i.system = $2 and i.value = $3";
-        Ok(on_tx!(self, |c| sqlx::query_scalar(SQL)
-            .bind(org)
-            .bind(system)
-            .bind(value)
-            .fetch_optional(c)
-            .await)?)
     }
 
     /// Whether the patient's latest consent on `channel` is an opt-out.
@@ -435,4 +478,12 @@ impl Store {
         });
         rx
     }
+}
+
+/// Values per `in (…)` list: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+const IN_LIST_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` (`n` of them).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

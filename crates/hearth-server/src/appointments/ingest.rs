@@ -5,6 +5,8 @@
 //! and changes nothing. A request is applied whole or not at all, in a commit it may share with concurrent
 //! requests: a 202 means all of it is on disk.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use hearth_core::appointment::{
     self, AppointmentState, Event, EventKind, Outcome, Policy, Reminders, Status,
 };
@@ -78,24 +80,79 @@ pub(super) async fn apply_all(
     events: &[serde_json::Value],
     now: UtcTime,
 ) -> Result<(IngestReport, Vec<PatientId>), AppError> {
+    let identities: Vec<(String, String)> = events.iter().map(wire::identity).collect();
+    let parsed: Vec<Result<WireEvent, Vec<FieldError>>> =
+        events.iter().map(|v| wire::parse(v, &app.config.patients.phone_region)).collect();
+    let mut seen = Seen::prefetch(tx, actor.org, &identities, &parsed).await?;
     let mut results = Vec::with_capacity(events.len());
-    let mut seen = Seen::default();
-    for (index, value) in events.iter().enumerate() {
-        let mut r = one(tx, app, actor, value, now, &mut seen).await?;
+    for (index, ((value, identity), ev)) in events.iter().zip(identities).zip(parsed).enumerate() {
+        let mut r = one(tx, app, actor, value, identity, ev, now, &mut seen).await?;
         r.index = index;
         results.push(r);
     }
     Ok((IngestReport { results }, seen.created_patients))
 }
 
-/// What one request has looked up or created so far: a batch names the same few locations and
-/// practitioners again and again. Kept for one request only, so a request rolled back alone leaves
-/// nothing behind here.
+type Key = (String, String);
+
+/// What one request knows: the events, patients and appointments its events name, read in a few
+/// queries up front and kept current as the request goes (an event may create what a later one
+/// names), and each location and practitioner once looked up. Kept for one request only, so a
+/// request rolled back alone leaves nothing behind here.
 #[derive(Default)]
 struct Seen {
     created_patients: Vec<PatientId>,
-    locations: std::collections::HashMap<String, (hearth_core::LocationId, String)>,
-    practitioners: std::collections::HashMap<String, hearth_core::PractitionerId>,
+    /// (source, source_message_id) → the answer stored the first time.
+    answers: HashMap<Key, String>,
+    /// (source, EHR patient id) → the patient, where one exists.
+    patients: HashMap<Key, PatientId>,
+    /// (source, EHR appointment id) → the appointment, where one exists.
+    appointments: HashMap<Key, AppointmentRow>,
+    locations: HashMap<String, (hearth_core::LocationId, String)>,
+    practitioners: HashMap<String, hearth_core::PractitionerId>,
+}
+
+impl Seen {
+    async fn prefetch(
+        tx: &mut Tx,
+        org: OrgId,
+        identities: &[Key],
+        parsed: &[Result<WireEvent, Vec<FieldError>>],
+    ) -> Result<Self, AppError> {
+        let mut seen = Self::default();
+        for (source, ids) in by_source(identities.iter().map(|(s, m)| (s.as_str(), m.as_str()))) {
+            for row in tx.appointment_events_by_messages(org, source, &ids).await? {
+                seen.answers.insert((row.source, row.source_message_id), row.result);
+            }
+        }
+        let events = || {
+            identities
+                .iter()
+                .zip(parsed)
+                .filter_map(|((source, _), ev)| Some((source.as_str(), ev.as_ref().ok()?)))
+        };
+        for (source, ids) in by_source(events().map(|(s, ev)| (s, ev.patient_id.as_str()))) {
+            for (value, id) in tx.patients_by_identifiers(org, source, &ids).await? {
+                seen.patients.insert((source.to_owned(), value), id);
+            }
+        }
+        let appointment_ids = events().map(|(s, ev)| (s, ev.appointment_id.as_deref().unwrap_or_default()));
+        for (source, ids) in by_source(appointment_ids) {
+            for row in tx.appointments_by_external_ids(org, source, &ids).await? {
+                seen.appointments.insert((row.source.clone(), row.external_id.clone()), row);
+            }
+        }
+        Ok(seen)
+    }
+}
+
+/// Distinct ids, grouped by source.
+fn by_source<'a>(keys: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let mut m: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (source, id) in keys {
+        m.entry(source).or_default().insert(id);
+    }
+    m.into_iter().map(|(source, ids)| (source, ids.into_iter().collect())).collect()
 }
 
 fn rejected(errors: Vec<FieldError>) -> EventResult {
@@ -112,21 +169,23 @@ fn rejected(errors: Vec<FieldError>) -> EventResult {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one event: as sent, its identity, as parsed; and where it goes
 async fn one(
     tx: &mut Tx,
     app: &AppState,
     actor: &Actor,
     value: &serde_json::Value,
+    (source, message_id): Key,
+    parsed: Result<WireEvent, Vec<FieldError>>,
     now: UtcTime,
     seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
-    let (source, message_id) = wire::identity(value);
-    if let Some(seen) = tx.appointment_event_by_message(actor.org, &source, &message_id).await? {
-        let mut r: EventResult = serde_json::from_str(&seen.result).map_err(anyhow::Error::from)?;
+    if let Some(first) = seen.answers.get(&(source.clone(), message_id.clone())) {
+        let mut r: EventResult = serde_json::from_str(first).map_err(anyhow::Error::from)?;
         r.replayed = true;
         return Ok(r);
     }
-    let (result, appointment_id, ev) = match wire::parse(value, &app.config.patients.phone_region) {
+    let (result, appointment_id, ev) = match parsed {
         Err(errors) => (rejected(errors), None, None),
         Ok(ev) => {
             let r = apply(tx, app, actor, &source, &ev, now, seen).await?;
@@ -138,21 +197,23 @@ async fn one(
         "created" | "updated" | "unchanged" => "applied",
         other => other,
     };
+    let answer = serde_json::to_string(&result).map_err(anyhow::Error::from)?;
     tx.insert_appointment_event(&AppointmentEventRow {
         id: AppointmentEventId::new(),
         org_id: actor.org,
         appointment_id,
-        source,
-        source_message_id: message_id,
+        source: source.clone(),
+        source_message_id: message_id.clone(),
         event_type: ev.as_ref().map(|e| e.kind.as_str().to_owned()),
         event_at: ev.as_ref().map(|e| e.event_at.unwrap_or(now)),
         received_at: now,
         payload: wire::canonical(value),
         outcome: outcome.to_owned(),
         reason: result.reason.clone(),
-        result: serde_json::to_string(&result).map_err(anyhow::Error::from)?,
+        result: answer.clone(),
     })
     .await?;
+    seen.answers.insert((source, message_id), answer);
     Ok(result)
 }
 
@@ -163,10 +224,11 @@ async fn patient(
     actor: &Actor,
     source: &str,
     ev: &WireEvent,
-    created: &mut Vec<PatientId>,
+    seen: &mut Seen,
 ) -> Result<PatientId, AppError> {
-    if let Some(id) = tx.patient_by_identifier(actor.org, source, &ev.patient_id).await? {
-        return Ok(id);
+    let key = (source.to_owned(), ev.patient_id.clone());
+    if let Some(id) = seen.patients.get(&key) {
+        return Ok(*id);
     }
     let record = PatientRecord {
         name: HumanName {
@@ -193,7 +255,8 @@ async fn patient(
         ..PatientRecord::default()
     };
     let v = patients::create_in(tx, app, actor, record, Strictness::Lenient).await?;
-    created.push(v.id);
+    seen.created_patients.push(v.id);
+    seen.patients.insert(key, v.id);
     Ok(v.id)
 }
 
@@ -278,7 +341,7 @@ async fn apply(
     seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
     let org = actor.org;
-    let patient_id = patient(tx, app, actor, source, ev, &mut seen.created_patients).await?;
+    let patient_id = patient(tx, app, actor, source, ev, seen).await?;
     let opted_out = tx.opted_out(org, patient_id, "sms").await?;
     let event = |start: Option<UtcTime>| {
         let e = Event::new(ev.kind, ev.event_at.unwrap_or(now)).received(now).opted_out(opted_out);
@@ -288,10 +351,10 @@ async fn apply(
         }
     };
     if matches!(ev.kind, EventKind::OptedIn | EventKind::OptedOut) {
-        return consent(tx, org, patient_id, ev, now, opted_out, &event(None)).await;
+        return consent(tx, org, patient_id, ev, now, opted_out, &event(None), seen).await;
     }
     let external_id = ev.appointment_id.clone().unwrap_or_default();
-    let existing = tx.appointment_by_external_id(org, source, &external_id).await?;
+    let existing = seen.appointments.get(&(source.to_owned(), external_id.clone())).cloned();
     let location = match &ev.location {
         Some(name) => Some(if let Some(found) = seen.locations.get(name) {
             found.clone()
@@ -398,6 +461,7 @@ async fn apply(
     if changed {
         row.updated_at = now;
         tx.save_appointment(&row).await?;
+        seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
     }
     result.appointment_id = Some(row.id);
     Ok(result)
@@ -476,6 +540,7 @@ fn outcome_name(o: Outcome) -> &'static str {
 
 /// OPTED-IN / OPTED-OUT: a consent ledger entry (source `ehr`), applied to each of the patient's
 /// open appointments.
+#[allow(clippy::too_many_arguments)] // the event, the patient's state, and the request's view
 async fn consent(
     tx: &mut Tx,
     org: OrgId,
@@ -484,6 +549,7 @@ async fn consent(
     now: UtcTime,
     was_opted_out: bool,
     event: &Event,
+    seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
     let opted_in = ev.kind == EventKind::OptedIn;
     let address = ev.phone.clone().unwrap_or_default();
@@ -510,6 +576,7 @@ async fn consent(
             row.reminders = after.reminders.as_db_text();
             row.updated_at = now;
             tx.save_appointment(&row).await?;
+            seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
             touched += 1;
             notices.extend(decision.notices.iter().map(ToString::to_string));
         }

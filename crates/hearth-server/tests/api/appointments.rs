@@ -18,6 +18,7 @@ both!(
     malformed_requests_are_refused_whole,
     exports_stream_csv_and_ndjson_with_the_list_filters,
     integration_events_move_arrivals_and_discharges_and_keep_the_rest,
+    one_batch_sees_its_own_earlier_events,
 );
 
 const INGEST: &str = "/api/v1/ingest/appointment-events";
@@ -348,4 +349,56 @@ async fn integration_events_move_arrivals_and_discharges_and_keep_the_rest(app: 
         bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["source_system", "payload"]);
     json(post(json!({"source_system": "px360"})).await.unwrap(), 422).await;
+}
+
+/// A batch is read up front in a few queries; what its earlier events create or change must still
+/// be what its later events see: the patient created once, the booking then confirmed, a repeated
+/// message answered as a replay, an opt-out reaching the appointment booked just before it.
+async fn one_batch_sees_its_own_earlier_events(app: TestApp) {
+    let (_, ingest, reader) = setup(&app).await;
+    let mut confirm = booked("A-1", "2026-04-01T09:00:00");
+    confirm["event_type"] = json!("CONFIRMED");
+    confirm["event_datetime_utc"] = json!("2026-02-01T10:05:00Z");
+    let mut second = booked("A-2", "2026-04-02T09:00:00");
+    second["event_datetime_utc"] = json!("2026-02-01T10:06:00Z");
+    let opt_out = json!({"event_type": "OPTED-OUT", "patient_id": "MRN-77", "patient_phone": "+14155550100",
+        "event_datetime_utc": "2026-02-01T10:07:00Z"});
+    let out = send(
+        &app,
+        &ingest,
+        &json!([
+            booked("A-1", "2026-04-01T09:00:00"),
+            confirm,
+            booked("A-1", "2026-04-01T09:00:00"),
+            second,
+            opt_out
+        ]),
+    )
+    .await;
+    let r = out["results"].as_array().unwrap();
+    assert_eq!(
+        (r[0]["result"].as_str(), r[0]["status"].as_str()),
+        (Some("created"), Some("booked")),
+        "{out}"
+    );
+    assert_eq!(
+        (r[1]["result"].as_str(), r[1]["status"].as_str()),
+        (Some("updated"), Some("booked")),
+        "{out}"
+    );
+    assert_eq!(r[1]["appointment_id"], r[0]["appointment_id"], "the confirmation finds the booking");
+    assert_eq!(r[2]["replayed"], true, "the same event twice in a batch: {out}");
+    assert_eq!(r[2]["appointment_id"], r[0]["appointment_id"]);
+    assert_eq!(r[3]["result"], "created", "{out}");
+    assert!(r[4]["reason"].as_str().unwrap().contains("2 open appointment"), "{out}");
+    let list =
+        json(app.as_key(&reader, Method::GET, "/api/v1/appointments").send().await.unwrap(), 200).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert!(list.iter().all(|a| a["reminders"] == "suppressed:opted_out"), "{list:?}");
+    assert!(list.iter().all(|a| a["patient_id"] == list[0]["patient_id"]), "one patient, created once");
+    assert!(list.iter().any(|a| a["participant_accepted"] == true), "A-1 was confirmed: {list:?}");
+    // The next batch starts from what this one stored.
+    let again = send(&app, &ingest, &json!([booked("A-1", "2026-04-01T09:00:00")])).await;
+    assert_eq!(again["results"][0]["replayed"], true);
 }
