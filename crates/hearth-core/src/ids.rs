@@ -75,6 +75,14 @@ id_type! {
     AppointmentEventId,
     /// One event from a patient-experience integration (PX360 style).
     IntegrationEventId,
+    /// A message template (all versions of one organization/channel/purpose/language).
+    TemplateId,
+    /// One outbound message in the outbox.
+    MessageId,
+    /// One delivery attempt of an outbound message.
+    MessageAttemptId,
+    /// One inbound message or provider callback as received.
+    InboundMessageId,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod error_code;
 pub mod ids;
 pub mod linkage;
+pub mod messaging;
 pub mod names;
 pub mod redact;
 pub mod time;
@@ -22,8 +23,9 @@ pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
-    ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, IntegrationEventId,
-    LocationId, MergeId, OrgId, PatientEventId, PatientId, PractitionerId, UserId,
+    ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, InboundMessageId,
+    IntegrationEventId, LocationId, MergeId, MessageAttemptId, MessageId, OrgId, PatientEventId, PatientId,
+    PractitionerId, TemplateId, UserId,
 };
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

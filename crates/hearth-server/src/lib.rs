@@ -15,6 +15,7 @@ pub mod error;
 pub mod fhir;
 pub mod keys;
 pub mod metrics;
+pub mod notifications;
 pub mod patients;
 pub mod staff;
 pub mod state;

@@ -29,6 +29,8 @@ pub struct Inner {
     pub keys: crate::keys::Keys,
     /// The shared commits of EHR event ingest.
     pub group_commit: crate::appointments::GroupCommit,
+    /// Which provider carries each channel (the local outbox unless configured).
+    pub providers: crate::notifications::Providers,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             login_limiter,
             keys,
             group_commit: crate::appointments::GroupCommit::default(),
+            providers: crate::notifications::Providers::local(),
         })))
     }
 

@@ -1,0 +1,8 @@
+//! Outbound messaging rules that need no I/O: the channels a message can take and the lifecycle of a
+//! message (see `shared/specs/messaging.md`).
+
+mod channel;
+mod status;
+
+pub use channel::Channel;
+pub use status::MessageStatus;

@@ -1,0 +1,8 @@
+//! Notifications: templates, the durable outbox, the providers that carry messages (channels) and
+//! their webhooks. See `shared/specs/messaging.md` and `docs/notifications.md`.
+
+pub mod provider;
+pub mod status;
+
+pub use provider::{Outgoing, Provider, Providers, Reconciled, SendOutcome};
+pub use status::{Applied, StatusReport, apply_provider_status};
