@@ -12,10 +12,10 @@
 //! stores: two requests about the same new patient cannot race to create it twice.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{OnceLock, Weak};
+use std::sync::{Mutex, OnceLock, PoisonError, Weak};
 
 use hearth_core::PatientId;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::ingest::{self, IngestReport};
 use crate::auth::Actor;
@@ -26,6 +26,8 @@ use crate::state::{AppState, Inner};
 pub const MAX_EVENTS_PER_COMMIT: usize = 5_000;
 /// Requests waiting for the committer, at most; more wait to be queued (backpressure).
 const QUEUE: usize = 1024;
+/// New patients checked for duplicates per pass of the checker.
+const CHECK_CHUNK: usize = 500;
 
 struct Job {
     actor: Actor,
@@ -39,6 +41,10 @@ pub struct GroupCommit {
     sender: OnceLock<mpsc::Sender<Job>>,
     commits: AtomicU64,
     events: AtomicU64,
+    /// Patients created by committed events, waiting for the duplicate checker.
+    unchecked: Mutex<Vec<(Actor, Vec<PatientId>)>>,
+    checker: OnceLock<()>,
+    wake_checker: std::sync::Arc<Notify>,
 }
 
 /// Commits made and events they carried, since start.
@@ -162,15 +168,42 @@ async fn round(app: &AppState, jobs: Vec<Job>) {
         let _ = job.reply.send(Ok(report));
     }
     if !created.is_empty() {
-        // New patients are checked for duplicates after the answer, off the committer's path.
-        let app = app.clone();
-        tokio::spawn(async move {
-            for (actor, ids) in created {
-                if let Err(e) = crate::patients::refresh_queue_many(&app, &actor, &ids).await {
-                    tracing::warn!(patients = ids.len(), error = %e, "duplicate check failed");
+        queue_duplicate_checks(app, created);
+    }
+}
+
+/// New patients are checked for duplicates after the answer, off the committer's path, by one
+/// checker task: however busy the webhook, at most one check writes beside the committer, and the
+/// checks of many commits share a pass. A check lost to a crash is caught by
+/// `hearth patients find-duplicates`.
+fn queue_duplicate_checks(app: &AppState, created: Vec<(Actor, Vec<PatientId>)>) {
+    let gc = &app.group_commit;
+    gc.unchecked.lock().unwrap_or_else(PoisonError::into_inner).extend(created);
+    gc.checker.get_or_init(|| {
+        tokio::spawn(check_duplicates(app.downgrade()));
+    });
+    gc.wake_checker.notify_one();
+}
+
+async fn check_duplicates(app: Weak<Inner>) {
+    loop {
+        let Some(state) = AppState::upgrade(&app) else { return };
+        let pending =
+            std::mem::take(&mut *state.group_commit.unchecked.lock().unwrap_or_else(PoisonError::into_inner));
+        if pending.is_empty() {
+            let wake = state.group_commit.wake_checker.clone();
+            drop(state);
+            // Re-check the state now and then so the task ends with the application.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wake.notified()).await;
+            continue;
+        }
+        for (actor, ids) in pending {
+            for chunk in ids.chunks(CHECK_CHUNK) {
+                if let Err(e) = crate::patients::refresh_queue_many(&state, &actor, chunk).await {
+                    tracing::warn!(patients = chunk.len(), error = %e, "duplicate check failed");
                 }
             }
-        });
+        }
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Phase {
     pub results: std::collections::BTreeMap<String, u64>,
     /// Requests not answered 202.
     pub failed: u64,
+    /// Those requests by HTTP status, or `error` when no answer came.
+    pub failures: std::collections::BTreeMap<String, u64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -225,19 +227,23 @@ async fn phase(
                 let res = client.post(&endpoint).bearer_auth(&key).json(body).send().await;
                 let answer = match res {
                     Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {
-                        r.json::<IngestReport>().await.ok()
+                        r.json::<IngestReport>().await.map_err(|_| "unreadable 202".to_owned())
                     }
-                    _ => None,
+                    Ok(r) => Err(r.status().as_u16().to_string()),
+                    Err(e) => Err(if e.is_timeout() { "timeout" } else { "error" }.to_owned()),
                 };
                 mine.latencies.push(sent.elapsed());
                 match answer {
-                    Some(report) => {
+                    Ok(report) => {
                         for r in report.results {
                             *mine.results.entry(r.result).or_default() += 1;
                             mine.events += 1;
                         }
                     }
-                    None => mine.failed += 1,
+                    Err(why) => {
+                        mine.failed += 1;
+                        *mine.failures.entry(why).or_default() += 1;
+                    }
                 }
             }
             mine
@@ -254,6 +260,9 @@ async fn phase(
         all.failed += c.failed;
         for (k, v) in c.results {
             *all.results.entry(k).or_default() += v;
+        }
+        for (k, v) in c.failures {
+            *all.failures.entry(k).or_default() += v;
         }
     }
     let elapsed = started.elapsed();
@@ -279,6 +288,7 @@ async fn phase(
         events_per_commit: round3(as_f64(after.events - before.events) / as_f64(commits.max(1))),
         results: all.results,
         failed: all.failed,
+        failures: all.failures,
         p50_ms: at(0.50),
         p99_ms: at(0.99),
     }
@@ -290,6 +300,7 @@ struct Client {
     events: u64,
     failed: u64,
     results: std::collections::BTreeMap<String, u64>,
+    failures: std::collections::BTreeMap<String, u64>,
 }
 
 fn print_table(out: &mut impl Write, r: &IngestBenchReport) -> std::io::Result<()> {
@@ -304,7 +315,7 @@ fn print_table(out: &mut impl Write, r: &IngestBenchReport) -> std::io::Result<(
         writeln!(
             out,
             "{name:>8}: {} events in {} requests from {} clients in {:.2}s = {:.0} events/s; \
-             {} commits, {:.1} events/commit; p50 {:.1} ms, p99 {:.1} ms; failed {}; {:?}",
+             {} commits, {:.1} events/commit; p50 {:.1} ms, p99 {:.1} ms; failed {} {:?}; {:?}",
             p.events,
             p.requests,
             p.clients,
@@ -315,6 +326,7 @@ fn print_table(out: &mut impl Write, r: &IngestBenchReport) -> std::io::Result<(
             p.p50_ms,
             p.p99_ms,
             p.failed,
+            p.failures,
             p.results
         )?;
     }
