@@ -13,6 +13,7 @@ pub mod ids;
 pub mod linkage;
 pub mod messaging;
 pub mod names;
+pub mod outreach;
 pub mod redact;
 pub mod time;
 
