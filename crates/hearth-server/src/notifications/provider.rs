@@ -114,6 +114,7 @@ impl Providers {
     }
 
     /// Every channel through one provider (tests, benchmarks).
+    #[allow(clippy::needless_pass_by_value)] // an owned Arc reads best at call sites
     pub fn uniform(provider: Arc<dyn Provider>) -> Self {
         Self { by_channel: Channel::ALL.into_iter().map(|c| (c, provider.clone())).collect() }
     }
