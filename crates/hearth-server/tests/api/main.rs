@@ -16,6 +16,7 @@ mod crash;
 mod fhir;
 mod import;
 mod patients;
+mod providers;
 mod schedule_upload;
 mod sensitive;
 mod simulate;

@@ -1,7 +1,7 @@
 //! E-mail through SendGrid's v3 API: `POST {base_url}/mail/send` with a bearer key. `base_url` is
 //! everything before `/mail/send` (`https://api.sendgrid.com/v3`; a mock built from the OpenAPI
 //! document serves it without `/v3`). `202 Accepted` is success, with SendGrid's id in `X-Message-Id`;
-//! Hearth's message id travels in `custom_args.hearth_message_id`, so event webhooks can name it.
+//! Hearth's message id travels in the personalization's `custom_args.hearth_message_id`, so event webhooks can name it.
 
 use futures_util::future::BoxFuture;
 use hearth_core::messaging::{Channel, MessageStatus};
@@ -67,11 +67,11 @@ impl Sendgrid {
             .unwrap_or_else(|| self.default_subject.clone());
         let id = msg.message_id.to_string();
         Ok(json!({
-            "personalizations": [{"to": [mailbox(&to)]}],
+            // In the personalization: SendGrid's document types the top-level custom_args as a string.
+            "personalizations": [{"to": [mailbox(&to)], "custom_args": {"hearth_message_id": id}}],
             "from": mailbox(&from),
             "subject": subject,
             "content": [{"type": "text/plain", "value": msg.body}],
-            "custom_args": {"hearth_message_id": id},
         }))
     }
 
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(b["personalizations"][0]["to"][0]["email"], "jane@example.org");
         assert_eq!(b["from"], json!({"email": "clinic@example.org", "name": "Clinic"}));
         assert_eq!(b["subject"], "Default");
-        assert_eq!(b["custom_args"]["hearth_message_id"], m.message_id.to_string());
+        assert_eq!(b["personalizations"][0]["custom_args"]["hearth_message_id"], m.message_id.to_string());
         let bad = Outgoing { to: "nope".into(), ..m };
         assert!(
             matches!(s.body(&bad), Err(SendOutcome::Rejected { reason, .. }) if reason.starts_with("to:"))

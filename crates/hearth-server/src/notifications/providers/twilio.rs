@@ -145,8 +145,9 @@ impl Twilio {
             if created.sid.is_empty() {
                 tracing::warn!(provider = "twilio", "accepted without a sid in the answer");
             }
-            let reported = created.status.as_deref().and_then(status_of).unwrap_or(MessageStatus::Sent);
-            return SendOutcome::Accepted { provider_id: created.sid, status: at_least_sent(reported) };
+            // A creation answer only says Twilio has the message (`queued`, `accepted`,
+            // `scheduled`): the status callbacks tell the rest.
+            return SendOutcome::Accepted { provider_id: created.sid, status: MessageStatus::Sent };
         }
         let err: TwilioError = serde_json::from_str(&text).unwrap_or_default();
         http::failed(
@@ -312,7 +313,6 @@ fn xml_escape(s: &str) -> String {
 struct Created {
     #[serde(default)]
     sid: String,
-    status: Option<String>,
 }
 
 /// Twilio's error body; Prism's problem+json (`title`, `detail`) when the mock refuses a request.
