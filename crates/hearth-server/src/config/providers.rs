@@ -268,3 +268,42 @@ impl ProvidersConfig {
         errors
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_secrets_never_show_in_the_report() {
+        let mut c = crate::config::Config::default();
+        let p = &mut c.providers;
+        p.twilio.auth_token = Some(Secret::new("tw-token-s3cret"));
+        p.twilio.api_key_secret = Some(Secret::new("tw-key-s3cret"));
+        p.smtp.password = Some(Secret::new("smtp-s3cret"));
+        p.sendgrid.api_key = Some(Secret::new("SG.s3cret"));
+        p.webhook.secret = Some(Secret::new("wh-s3cret"));
+        let shown = format!("{c:?} {}", serde_json::to_string(&c).unwrap());
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(serde_json::to_value(&c).unwrap()["providers"]["smtp"]["password"], "***");
+    }
+
+    #[test]
+    fn providers_come_from_the_environment() {
+        let env: Vec<(String, String)> = [
+            ("HEARTH_PROVIDERS__SMS", "twilio"),
+            ("HEARTH_PROVIDERS__TWILIO__ACCOUNT_SID", "AC1"),
+            ("HEARTH_PROVIDERS__TWILIO__AUTH_TOKEN", "t"),
+            ("HEARTH_PROVIDERS__SMTP__TLS", "implicit"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let (c, _) = crate::config::load(&crate::config::Overrides::default(), &env).unwrap();
+        assert_eq!(c.providers.sms, ProviderChoice::Twilio);
+        assert_eq!(c.providers.twilio.auth_token.as_ref().map(Secret::expose), Some("t"));
+        assert_eq!(c.providers.smtp.tls, SmtpTls::Implicit);
+        let bad = [("HEARTH_PROVIDERS__EMAIL".to_owned(), "carrier-pigeon".to_owned())];
+        let msg = crate::config::load(&crate::config::Overrides::default(), &bad).err().unwrap().to_string();
+        assert!(msg.contains("providers.email"), "{msg}");
+    }
+}

@@ -323,3 +323,89 @@ fn our_signatures_agree_with_twilios_python_library() {
     .unwrap();
     assert_eq!(py["valid"], false);
 }
+
+/// What a tiny receiver got: timestamp, signature and raw body of each request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A receiver on an ephemeral port answering every POST with `status` and `answer`.
+async fn receiver(status: u16, answer: &'static str) -> (String, Received) {
+    use axum::http::{HeaderMap, StatusCode};
+    let got: Received = std::sync::Arc::default();
+    let store = got.clone();
+    let app = axum::Router::new().route(
+        "/hearth",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                store.lock().unwrap().push((h("x-hearth-timestamp"), h("x-hearth-signature"), body.to_vec()));
+                let status = StatusCode::from_u16(status).unwrap();
+                (status, [("content-type", "application/json"), ("retry-after", "30")], answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hearth", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+fn webhook_provider(url: &str) -> std::sync::Arc<dyn Provider> {
+    let mut config = Config::default();
+    config.providers.sms = ProviderChoice::Webhook;
+    config.providers.webhook.url = Some(url.to_owned());
+    config.providers.webhook.secret = Some(Secret::new("whsec-test"));
+    Providers::from_config(&config).unwrap().for_channel(Channel::Sms)
+}
+
+#[tokio::test]
+async fn the_signed_webhook_is_verifiable_by_an_independent_receiver() {
+    let (url, got) = receiver(202, r#"{"id":"gw-1"}"#).await;
+    let msg = outgoing(Channel::Sms, "+15551230000");
+    let outcome = webhook_provider(&url).send(&msg).await;
+    assert_eq!(outcome, SendOutcome::Accepted { provider_id: "gw-1".into(), status: MessageStatus::Sent });
+    let (ts, sig, body) = got.lock().unwrap().pop().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["message_id"], msg.message_id.to_string());
+    assert_eq!(
+        (json["channel"].as_str(), json["to"].as_str(), json["language"].as_str()),
+        (Some("sms"), Some("+15551230000"), Some("es"))
+    );
+    assert_eq!(json["body"], msg.body.as_str());
+    assert!((jiff::Timestamp::now().as_second() - ts.parse::<i64>().unwrap()).abs() < 60);
+    // The receiver's check from docs/integrations.md, in Python's standard library (no Hearth code).
+    let script = "import hashlib,hmac,sys; ts,sig=sys.argv[1],sys.argv[2]; body=sys.stdin.buffer.read(); \
+                  exp='sha256='+hmac.new(b'whsec-test', ts.encode()+b'.'+body, hashlib.sha256).hexdigest(); \
+                  sys.exit(0 if hmac.compare_digest(exp, sig) else 1)";
+    let check = |body: &[u8]| {
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script, &ts, &sig])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), body).unwrap();
+        child.wait().unwrap().success()
+    };
+    assert!(check(&body), "the signature verifies");
+    assert!(!check(&[&body[..], b" "].concat()), "a changed body does not");
+}
+
+#[tokio::test]
+async fn the_signed_webhook_maps_refusals() {
+    let (url, _) = receiver(503, r#"{"message":"maintenance"}"#).await;
+    let outcome = webhook_provider(&url).send(&outgoing(Channel::Sms, "+15551230000")).await;
+    assert_eq!(
+        outcome,
+        SendOutcome::Transient {
+            code: Some("503".into()),
+            reason: "maintenance".into(),
+            retry_after: Some(Duration::from_secs(30))
+        }
+    );
+    let (url, _) = receiver(422, r#"{"code":"bad_number","message":"unknown recipient"}"#).await;
+    let outcome = webhook_provider(&url).send(&outgoing(Channel::Sms, "+15551230000")).await;
+    assert_eq!(
+        outcome,
+        SendOutcome::Rejected { code: Some("bad_number".into()), reason: "unknown recipient".into() }
+    );
+}
