@@ -41,6 +41,8 @@ impl AppState {
         let per_minute =
             NonZeroU32::new(config.auth.login_attempts_per_minute_per_ip).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
+        let providers = crate::notifications::Providers::from_config(&config)?;
+        tracing::info!(providers = %providers.summary(), "message providers");
         Ok(Self(Arc::new(Inner {
             config,
             store,
@@ -50,7 +52,7 @@ impl AppState {
             login_limiter,
             keys,
             group_commit: crate::appointments::GroupCommit::default(),
-            providers: crate::notifications::Providers::local(),
+            providers,
         })))
     }
 

@@ -55,6 +55,7 @@ pub mod api_keys;
 pub mod appointments;
 pub mod audit;
 pub mod duplicates;
+pub mod inbound;
 pub mod locations;
 pub mod merges;
 pub mod organizations;

@@ -3,6 +3,7 @@
 //! and the closest valid one. See `docs/configuration.md`.
 
 mod load;
+mod providers;
 mod report;
 
 use std::net::SocketAddr;
@@ -12,6 +13,9 @@ use hearth_core::Secret;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, Overrides, Sources, load};
+pub use providers::{
+    ProviderChoice, ProvidersConfig, SendgridConfig, SmtpConfig, SmtpTls, TwilioConfig, WebhookConfig,
+};
 pub use report::{EXAMPLE_TOML, ReportRow};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +38,9 @@ pub struct Config {
     pub patients: PatientsConfig,
     pub encryption: EncryptionConfig,
     pub integrations: IntegrationsConfig,
+    /// Who carries each message channel (Twilio, SMTP, SendGrid, a signed webhook, or the local
+    /// outbox).
+    pub providers: ProvidersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +172,7 @@ impl Default for Config {
             patients: PatientsConfig::default(),
             encryption: EncryptionConfig::default(),
             integrations: IntegrationsConfig::default(),
+            providers: ProvidersConfig::default(),
         }
     }
 }
@@ -204,6 +212,14 @@ impl Config {
     /// The database URL with any password replaced by `***`, for display.
     pub fn database_url_redacted(&self) -> String {
         redact_url_password(self.database_url().expose())
+    }
+
+    /// The base URL Twilio calls back and signs: `providers.twilio.public_url`, else `public_url`.
+    pub fn twilio_public_url(&self) -> String {
+        match &self.providers.twilio.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.public_url(),
+        }
     }
 
     /// The public base URL without a trailing slash.
@@ -278,6 +294,7 @@ impl Config {
         if self.workers.heartbeat_secs == 0 {
             errors.push("workers.heartbeat_secs: expected at least 1".into());
         }
+        errors.extend(self.providers.validate());
         errors
     }
 }

@@ -3,6 +3,7 @@
 pub mod api;
 mod extract;
 mod fhir;
+mod hooks;
 mod middleware;
 mod openapi;
 pub mod pages;
@@ -23,7 +24,10 @@ use crate::state::AppState;
 /// Every route with its layers. The OpenAPI document is generated from the same handlers.
 pub fn router(state: AppState) -> Router {
     let (api_router, api) = api_routes().split_for_parts();
-    let routes = api_router.merge(pages::routes()).merge(SwaggerUi::new("/docs").url("/openapi.json", api));
+    let routes = api_router
+        .merge(pages::routes())
+        .merge(hooks::routes())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api));
     with_layers(routes, state)
 }
 
