@@ -2,6 +2,7 @@
 //! when it goes out or why it does not (`shared/specs/reminders.md`). Pure: the scheduler and
 //! `hearth reminders explain` call it.
 
+mod explain;
 mod plan;
 mod rule;
 
@@ -10,5 +11,6 @@ mod prop_tests;
 #[cfg(test)]
 mod vectors;
 
+pub use explain::{Explained, explain, explained};
 pub use plan::{Appointment, Decision, Planned, Reason, due, open_at_or_after, plan};
 pub use rule::{BadLength, BadWindow, Caps, Offset, Rule, Window, parse_length};

@@ -9,6 +9,7 @@ mod import;
 mod keys;
 mod matching;
 mod migrate;
+mod reminders;
 mod serve;
 mod simulate;
 
@@ -62,9 +63,19 @@ pub enum Command {
     /// Import data exported by other systems.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Reminder planning.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
     /// Play simulated EHR appointment events against a running Hearth over HTTP (same seed, same
     /// events: a second run is answered as replays).
     Simulate(simulate::SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Print what the planner decides for one appointment under a rule: each reminder's due time,
+    /// send time (local and UTC) and decision with its reason. Exit 2 on a bad option.
+    Explain(reminders::ExplainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Bench(BenchCommand::Ingest(args))) => bench::ingest(args).await,
         Some(Command::Bench(BenchCommand::Export(args))) => bench::export(args).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
+        Some(Command::Reminders(RemindersCommand::Explain(args))) => reminders::explain(&args),
         Some(Command::Simulate(args)) => simulate::simulate(args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }

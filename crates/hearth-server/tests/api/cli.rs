@@ -185,3 +185,60 @@ fn bench_patient_search_loads_queries_and_reports_every_kind() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "the temporary database is removed: {left:?}");
 }
+
+#[test]
+fn reminders_explain_prints_each_decision_local_and_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path())
+        .args(["reminders", "explain", "--start", "2026-10-26T09:30", "--zone", "Europe/London"])
+        .args([
+            "--booked",
+            "2026-10-22T12:00",
+            "--offsets",
+            "48h,24h,2h",
+            "--window",
+            "09:00-21:00",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, String, String, String)> = v["reminders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+            (s("send_local"), s("send_utc"), s("decision"), s("reason"))
+        })
+        .collect();
+    let row = |a: &str, b: &str, c: &str, d: &str| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned());
+    assert_eq!(
+        rows,
+        [
+            // Saturday is summer time, Sunday winter time: the wall clock stays 09:30.
+            row("2026-10-24T09:30", "2026-10-24T08:30Z", "send", "in_window"),
+            row("2026-10-25T09:30", "2026-10-25T09:30Z", "send", "in_window"),
+            // 07:30 on the day is outside the window, which opens after start − 1h.
+            row("2026-10-26T09:00", "2026-10-26T09:00Z", "dropped", "too_late"),
+        ]
+    );
+
+    let bad = hearth(dir.path())
+        .args(["reminders", "explain", "--start", "2026-10-26T09:30", "--zone", "Europe/Lundon"])
+        .args(["--booked", "2026-10-22T12:00"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--zone: `Europe/Lundon` is not an IANA time zone")
+    );
+    let bad = hearth(dir.path())
+        .args(["reminders", "explain", "--start", "2026-10-26T09:30", "--zone", "Europe/London"])
+        .args(["--booked", "2026-10-22T12:00", "--offsets", "48x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--offsets: `48x` is not a length"));
+}
