@@ -3,6 +3,7 @@
 
 pub mod provider;
 pub mod status;
+pub mod templates;
 
 pub use provider::{Outgoing, Provider, Providers, Reconciled, SendOutcome};
 pub use status::{Applied, StatusReport, apply_provider_status};

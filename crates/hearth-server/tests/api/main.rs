@@ -20,3 +20,4 @@ mod schedule_upload;
 mod sensitive;
 mod simulate;
 mod system;
+mod templates;
