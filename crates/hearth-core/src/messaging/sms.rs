@@ -67,6 +67,17 @@ pub enum WarningKind {
     Unicode,
 }
 
+impl WarningKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WarningKind::MultiPart => "multi_part",
+            WarningKind::Emoji => "emoji",
+            WarningKind::Typographic => "typographic",
+            WarningKind::Unicode => "unicode",
+        }
+    }
+}
+
 /// One warning, in words a template author can act on; `characters` are the offending ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
