@@ -147,6 +147,8 @@ permissions! {
     PatientSensitiveRead = "patient:read_sensitive", "Read sensitive identifiers (e.g. SSNs) in full; every read is audited.";
     AppointmentRead   = "appointment:read",   "Read appointments and their event history (every read is audited).";
     IngestWrite       = "ingest:write",       "Send EHR events: the ingest endpoints, the schedule upload and simulator pages.";
+    TemplateRead      = "template:read",      "List and read message templates and their versions; preview a message.";
+    TemplateWrite     = "template:write",     "Create, change and deactivate the organization's message templates.";
 }
 
 use ApiScope as S;
@@ -159,6 +161,9 @@ const CLINICAL: &[Role] =
     &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator, R::Physician, R::Nurse, R::Staff];
 const CHART_WRITERS: &[Role] =
     &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::Physician, R::Nurse, R::Staff];
+
+/// Who words the organization's messages: administrators, department managers and the PX coordinator.
+const TEMPLATE_EDITORS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator];
 
 /// The permission table: each permission, the roles and the API-key scopes that hold it.
 pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
@@ -176,6 +181,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::PatientSensitiveRead, ADMINS, &[S::Admin]),
     (Permission::AppointmentRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::IngestWrite, ADMINS, &[S::Ingest, S::Admin]),
+    (Permission::TemplateRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
+    (Permission::TemplateWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

@@ -63,6 +63,7 @@ pub mod patients;
 pub mod practitioners;
 pub mod scratch;
 pub mod sessions;
+pub mod templates;
 pub mod users;
 
 #[cfg(feature = "testing")]

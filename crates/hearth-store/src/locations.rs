@@ -11,6 +11,9 @@ pub struct LocationRow {
     pub org_id: OrgId,
     pub name: String,
     pub time_zone: String,
+    /// Messages about appointments here use the minimal variant: no practitioner, appointment type
+    /// or location details (a clinic whose name alone says too much).
+    pub sensitive: bool,
     pub created_at: UtcTime,
     pub updated_at: UtcTime,
 }
@@ -20,6 +23,7 @@ pub struct NewLocation<'a> {
     pub id: LocationId,
     pub name: &'a str,
     pub time_zone: &'a str,
+    pub sensitive: bool,
     pub now: UtcTime,
 }
 
@@ -28,6 +32,7 @@ pub struct NewLocation<'a> {
 pub struct LocationChanges<'a> {
     pub name: Option<&'a str>,
     pub time_zone: Option<&'a str>,
+    pub sensitive: Option<bool>,
 }
 
 impl Tx {
@@ -36,14 +41,16 @@ impl Tx {
         org: OrgId,
         new: &NewLocation<'_>,
     ) -> Result<LocationRow, StoreError> {
-        const SQL: &str = "insert into locations (id, org_id, name, time_zone, created_at, updated_at)
-                           values ($1, $2, $3, $4, $5, $5)
-                           returning id, org_id, name, time_zone, created_at, updated_at";
+        const SQL: &str =
+            "insert into locations (id, org_id, name, time_zone, sensitive, created_at, updated_at)
+                           values ($1, $2, $3, $4, $5, $6, $6)
+                           returning id, org_id, name, time_zone, sensitive, created_at, updated_at";
         Ok(on_tx!(self, |c| sqlx::query_as(SQL)
             .bind(new.id)
             .bind(org)
             .bind(new.name)
             .bind(new.time_zone)
+            .bind(new.sensitive)
             .bind(new.now)
             .fetch_one(c)
             .await)?)
@@ -57,15 +64,17 @@ impl Tx {
         now: UtcTime,
     ) -> Result<LocationRow, StoreError> {
         const SQL: &str = "update locations
-                              set name = coalesce($3, name), time_zone = coalesce($4, time_zone), updated_at = $5
+                              set name = coalesce($3, name), time_zone = coalesce($4, time_zone),
+                                  sensitive = coalesce($6, sensitive), updated_at = $5
                             where org_id = $1 and id = $2
-                        returning id, org_id, name, time_zone, created_at, updated_at";
+                        returning id, org_id, name, time_zone, sensitive, created_at, updated_at";
         Ok(on_tx!(self, |c| sqlx::query_as(SQL)
             .bind(org)
             .bind(id)
             .bind(changes.name)
             .bind(changes.time_zone)
             .bind(now)
+            .bind(changes.sensitive)
             .fetch_one(c)
             .await)?)
     }
@@ -73,13 +82,13 @@ impl Tx {
 
 impl Store {
     pub async fn location(&self, org: OrgId, id: LocationId) -> Result<LocationRow, StoreError> {
-        const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
+        const SQL: &str = "select id, org_id, name, time_zone, sensitive, created_at, updated_at
                            from locations where org_id = $1 and id = $2";
         Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).bind(id).fetch_one(p).await)?)
     }
 
     pub async fn list_locations(&self, org: OrgId) -> Result<Vec<LocationRow>, StoreError> {
-        const SQL: &str = "select id, org_id, name, time_zone, created_at, updated_at
+        const SQL: &str = "select id, org_id, name, time_zone, sensitive, created_at, updated_at
                            from locations where org_id = $1 order by name, id";
         Ok(on_pool!(self, |p| sqlx::query_as(SQL).bind(org).fetch_all(p).await)?)
     }

@@ -272,7 +272,7 @@ async fn location(
     }
     let zone = tx.organization_time_zone(org).await?;
     let id = hearth_core::LocationId::new();
-    let new = hearth_store::locations::NewLocation { id, name, time_zone: &zone, now };
+    let new = hearth_store::locations::NewLocation { id, name, time_zone: &zone, sensitive: false, now };
     tx.create_location(org, &new).await?;
     Ok((id, zone))
 }

@@ -35,6 +35,9 @@ pub struct LocationView {
     pub name: String,
     /// IANA time zone, e.g. America/New_York.
     pub time_zone: String,
+    /// Appointment messages for this location use the minimal variant: no practitioner, appointment
+    /// type or location name, whatever the template's options say (docs/notifications.md).
+    pub sensitive: bool,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: UtcTime,
     #[schema(value_type = String, format = DateTime)]
@@ -47,6 +50,7 @@ impl From<&LocationRow> for LocationView {
             id: r.id,
             name: r.name.clone(),
             time_zone: r.time_zone.clone(),
+            sensitive: r.sensitive,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -59,6 +63,9 @@ pub struct CreateLocationInput {
     pub name: String,
     /// IANA time zone; default: the organization's.
     pub time_zone: Option<String>,
+    /// Minimal appointment messages for this location (default false).
+    #[serde(default)]
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -66,6 +73,7 @@ pub struct CreateLocationInput {
 pub struct UpdateLocationInput {
     pub name: Option<String>,
     pub time_zone: Option<String>,
+    pub sensitive: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -146,8 +154,13 @@ pub async fn create_location(
     }
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    let new =
-        NewLocation { id: LocationId::new(), name: &name, time_zone: zone.as_deref().unwrap_or("UTC"), now };
+    let new = NewLocation {
+        id: LocationId::new(),
+        name: &name,
+        time_zone: zone.as_deref().unwrap_or("UTC"),
+        sensitive: input.sensitive,
+        now,
+    };
     let row = tx.create_location(actor.org, &new).await.map_err(name_taken)?;
     let view = LocationView::from(&row);
     audit::record(
@@ -179,8 +192,11 @@ pub async fn update_location(
     let before = LocationView::from(&app.store.location(actor.org, id).await?);
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    let changes =
-        LocationChanges { name: name.as_deref(), time_zone: zone.as_ref().map(TimeZoneName::as_str) };
+    let changes = LocationChanges {
+        name: name.as_deref(),
+        time_zone: zone.as_ref().map(TimeZoneName::as_str),
+        sensitive: input.sensitive,
+    };
     let after =
         LocationView::from(&tx.update_location(actor.org, id, &changes, now).await.map_err(name_taken)?);
     audit::record(

@@ -5,6 +5,7 @@ pub mod callbacks;
 pub mod provider;
 pub mod providers;
 pub mod status;
+pub mod templates;
 pub mod twilio_signature;
 
 pub use provider::{Outgoing, Provider, Providers, Reconciled, SendOutcome};

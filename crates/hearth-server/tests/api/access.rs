@@ -74,6 +74,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         hearth_server::directory::CreateLocationInput {
             name: format!("Ward-{label}-secret"),
             time_zone: None,
+            sensitive: false,
         },
     )
     .await
@@ -118,6 +119,16 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         "appointment_datetime": "2026-02-01T09:00:00", "appointment_timezone": "America/Chicago"});
     let report = hearth_server::appointments::ingest(&app.state, &system, vec![event], false).await.unwrap();
     let appointment = report.results[0].appointment_id.unwrap();
+    // A message template of the organization.
+    let template = hearth_server::notifications::templates::manage::create(
+        &app.state,
+        &system,
+        serde_json::from_value(serde_json::json!({"channel": "sms", "purpose": "help", "language": "en",
+            "body": format!("{{{{ organization_name }}}} Template-{label}-secret: call {{{{ support_phone }}}}")}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -130,9 +141,20 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("duplicate_id", duplicate.to_string()),
         ("merge_id", merge.to_string()),
         ("appointment_id", appointment.to_string()),
+        ("template_id", template.id.to_string()),
         ("export", "appointments.csv".to_owned()),
     ]);
-    Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email, patient.record.name.family] }
+    Fixtures {
+        org,
+        ids,
+        secrets: vec![
+            loc.name,
+            prac.family_name,
+            email,
+            patient.record.name.family,
+            format!("Template-{label}-secret"),
+        ],
+    }
 }
 
 /// Path parameters that name something other than a record (an export's file name).
@@ -178,6 +200,7 @@ fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
             serde_json::json!({"channel": "sms", "opted_in": true, "source": "staff"})
         }
         "/api/v1/patients/{patient_id}/merge" => serde_json::json!({"duplicate_id": uuid::Uuid::now_v7()}),
+        "/api/v1/templates/{template_id}" => serde_json::json!({"body": "{{ organization_name }}: help"}),
         _ => serde_json::json!({}),
     })
 }

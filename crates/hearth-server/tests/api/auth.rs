@@ -286,8 +286,11 @@ async fn totp_enrolment_then_sign_in_with_code_and_recovery_code(app: TestApp) {
 async fn managers_cannot_reach_above_their_role_or_outside_their_department(app: TestApp) {
     let org = seed_org(&app, "Clinic").await;
     let system = hearth_server::auth::Actor::system(org, "test");
-    let mk =
-        |name: &str| hearth_server::directory::CreateLocationInput { name: name.into(), time_zone: None };
+    let mk = |name: &str| hearth_server::directory::CreateLocationInput {
+        name: name.into(),
+        time_zone: None,
+        sensitive: false,
+    };
     let cardio =
         hearth_server::directory::create_location(&app.state, &system, mk("Cardiology")).await.unwrap().id;
     let onco =

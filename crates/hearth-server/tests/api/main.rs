@@ -21,4 +21,5 @@ mod schedule_upload;
 mod sensitive;
 mod simulate;
 mod system;
+mod templates;
 mod twilio_hooks;

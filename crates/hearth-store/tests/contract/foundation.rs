@@ -41,7 +41,13 @@ async fn org(store: &Store, name: &str) -> OrgId {
 async fn location(store: &Store, org: OrgId, name: &str) -> Result<LocationId, StoreError> {
     let id = LocationId::new();
     let mut tx = store.begin().await?;
-    let new = NewLocation { id, name, time_zone: "Europe/London", now: t("2026-01-06T09:00:00Z") };
+    let new = NewLocation {
+        id,
+        name,
+        time_zone: "Europe/London",
+        sensitive: false,
+        now: t("2026-01-06T09:00:00Z"),
+    };
     match tx.create_location(org, &new).await {
         Ok(row) => {
             tx.commit().await?;
@@ -97,7 +103,7 @@ async fn locations_are_scoped_by_organization(store: Store) {
     let err = tx.update_location(
         b,
         loc,
-        &LocationChanges { name: Some("x"), time_zone: None },
+        &LocationChanges { name: Some("x"), time_zone: None, sensitive: None },
         t("2026-01-07T00:00:00Z"),
     );
     assert!(matches!(err.await, Err(StoreError::NotFound)), "B must not change A's location");
@@ -121,7 +127,12 @@ async fn location_update_changes_only_given_fields(store: Store) {
     let later = t("2026-02-01T12:00:00Z");
     let mut tx = store.begin().await.unwrap();
     let row = tx
-        .update_location(a, loc, &LocationChanges { name: None, time_zone: Some("Asia/Tokyo") }, later)
+        .update_location(
+            a,
+            loc,
+            &LocationChanges { name: None, time_zone: Some("Asia/Tokyo"), sensitive: None },
+            later,
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -65,7 +65,13 @@ async fn users_are_scoped_and_emails_unique(store: Store) {
     let (a, b) = (org(&store).await, org(&store).await);
     let mut tx = store.begin().await.unwrap();
     let dept = LocationId::new();
-    let new = NewLocation { id: dept, name: "Cardiology", time_zone: "UTC", now: t("2026-01-06T09:00:00Z") };
+    let new = NewLocation {
+        id: dept,
+        name: "Cardiology",
+        time_zone: "UTC",
+        sensitive: false,
+        now: t("2026-01-06T09:00:00Z"),
+    };
     tx.create_location(a, &new).await.unwrap();
     tx.commit().await.unwrap();
 

@@ -9,6 +9,7 @@ mod audit;
 pub use audit::{AuditEventView, AuditQuery};
 mod directory;
 mod patients;
+mod templates;
 mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -23,4 +24,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(patients::routes())
         .merge(appointments::routes())
+        .merge(templates::routes())
 }

@@ -1,5 +1,5 @@
 //! Server-rendered pages for staff: sign-in, second factor, account, users, API keys, audit log,
-//! patients, appointments, the schedule upload and the EHR simulator.
+//! patients, appointments, the schedule upload, the EHR simulator and message templates.
 //! They call the same services as the JSON API; every form carries the session's CSRF token, which
 //! the authentication middleware checks before any handler runs.
 
@@ -12,6 +12,7 @@ mod page;
 mod patients;
 mod schedule_import;
 mod simulator;
+mod templates;
 
 pub use page::{Nav, Page, PageForm, error_page};
 
@@ -51,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .route("/patients/{patient_id}", get(patients::profile))
         .route("/patients/merges/{merge_id}/unmerge", post(patients::unmerge))
         .route("/patients/{patient_id}/consents", post(patients::record_consent))
+        .route("/templates", get(templates::list))
+        .route("/templates/edit", get(templates::edit).post(templates::submit))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }
