@@ -147,6 +147,8 @@ permissions! {
     PatientSensitiveRead = "patient:read_sensitive", "Read sensitive identifiers (e.g. SSNs) in full; every read is audited.";
     AppointmentRead   = "appointment:read",   "Read appointments and their event history (every read is audited).";
     IngestWrite       = "ingest:write",       "Send EHR events: the ingest endpoints, the schedule upload and simulator pages.";
+    MessageRead       = "message:read",       "Read outbound messages, their attempts and history: the outbox (every read is audited).";
+    MessageSend       = "message:send",       "Send a message to a patient or address; retry or cancel a message.";
 }
 
 use ApiScope as S;
@@ -176,6 +178,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::PatientSensitiveRead, ADMINS, &[S::Admin]),
     (Permission::AppointmentRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::IngestWrite, ADMINS, &[S::Ingest, S::Admin]),
+    (Permission::MessageRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
+    (Permission::MessageSend, CLINICAL, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

@@ -31,6 +31,8 @@ pub struct Inner {
     pub group_commit: crate::appointments::GroupCommit,
     /// Which provider carries each channel (the local outbox unless configured).
     pub providers: crate::notifications::Providers,
+    /// The outbox's wake-up and outreach policy.
+    pub outbox: crate::notifications::Outbox,
 }
 
 impl AppState {
@@ -42,7 +44,6 @@ impl AppState {
             NonZeroU32::new(config.auth.login_attempts_per_minute_per_ip).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
         Ok(Self(Arc::new(Inner {
-            config,
             store,
             clock,
             metrics,
@@ -50,7 +51,9 @@ impl AppState {
             login_limiter,
             keys,
             group_commit: crate::appointments::GroupCommit::default(),
-            providers: crate::notifications::Providers::local(),
+            providers: crate::notifications::Providers::from_config(&config)?,
+            outbox: crate::notifications::Outbox::default(),
+            config,
         })))
     }
 

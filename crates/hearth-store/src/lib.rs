@@ -58,6 +58,7 @@ pub mod duplicates;
 pub mod locations;
 pub mod merges;
 pub mod organizations;
+pub mod outbox;
 pub mod patients;
 pub mod practitioners;
 pub mod scratch;

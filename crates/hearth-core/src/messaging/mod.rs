@@ -2,6 +2,7 @@
 //! message (see `shared/specs/messaging.md`).
 
 mod channel;
+pub mod retry;
 mod status;
 
 pub use channel::Channel;

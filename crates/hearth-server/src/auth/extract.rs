@@ -42,6 +42,8 @@ pub mod perms {
         PatientSensitiveRead,
         AppointmentRead,
         IngestWrite,
+        MessageRead,
+        MessageSend,
     );
 }
 

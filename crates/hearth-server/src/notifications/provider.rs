@@ -113,7 +113,20 @@ impl Providers {
         Self::uniform(Arc::new(LocalProvider))
     }
 
+    /// The providers the configuration names: every channel through the loopback endpoint when
+    /// `outbox.loopback_url` is set, else the local outbox.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        Ok(match &config.outbox.loopback_url {
+            Some(url) => Self::uniform(Arc::new(super::loopback::LoopbackProvider::new(
+                url,
+                Duration::from_secs(config.outbox.send_timeout_secs),
+            )?)),
+            None => Self::local(),
+        })
+    }
+
     /// Every channel through one provider (tests, benchmarks).
+    #[allow(clippy::needless_pass_by_value)] // the signature callers already use
     pub fn uniform(provider: Arc<dyn Provider>) -> Self {
         Self { by_channel: Channel::ALL.into_iter().map(|c| (c, provider.clone())).collect() }
     }

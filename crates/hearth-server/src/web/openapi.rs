@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "staff", description = "Staff accounts, API keys and the audit trail"),
         (name = "patients", description = "Patient records and consent; every read is audited"),
         (name = "appointments", description = "EHR appointment events in; appointments and their history out"),
+        (name = "messages", description = "The outbox: send messages, read them with their attempts and history, retry, cancel"),
         (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch")
     )
 )]

@@ -118,6 +118,28 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         "appointment_datetime": "2026-02-01T09:00:00", "appointment_timezone": "America/Chicago"});
     let report = hearth_server::appointments::ingest(&app.state, &system, vec![event], false).await.unwrap();
     let appointment = report.results[0].appointment_id.unwrap();
+    // A message in the outbox (to a bare address: no consent needed).
+    let message = {
+        let mut tx = app.state.store.begin().await.unwrap();
+        let msg = hearth_server::notifications::NewMessage {
+            org,
+            patient: None,
+            channel: hearth_core::messaging::Channel::Sms,
+            to: "+13125550199".into(),
+            from: None,
+            subject: None,
+            body: "Matrix".into(),
+            language: "en".into(),
+            purpose: "test".into(),
+            dedup_key: format!("matrix-{label}"),
+            cause: None,
+            valid_until: None,
+            not_before: None,
+        };
+        let done = hearth_server::notifications::enqueue(&mut tx, &app.state, msg).await.unwrap();
+        tx.commit().await.unwrap();
+        done.message.id
+    };
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -131,6 +153,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("merge_id", merge.to_string()),
         ("appointment_id", appointment.to_string()),
         ("export", "appointments.csv".to_owned()),
+        ("message_id", message.to_string()),
     ]);
     Fixtures { org, ids, secrets: vec![loc.name, prac.family_name, email, patient.record.name.family] }
 }

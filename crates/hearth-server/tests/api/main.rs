@@ -15,6 +15,8 @@ mod cli;
 mod crash;
 mod fhir;
 mod import;
+mod loopback;
+mod outbox;
 mod patients;
 mod schedule_upload;
 mod sensitive;

@@ -8,6 +8,7 @@ mod audit;
 
 pub use audit::{AuditEventView, AuditQuery};
 mod directory;
+mod messages;
 mod patients;
 mod users;
 
@@ -23,4 +24,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(patients::routes())
         .merge(appointments::routes())
+        .merge(messages::routes())
 }
