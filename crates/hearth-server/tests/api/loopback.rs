@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,9 +16,13 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 #[derive(Clone, Default)]
-pub struct Counter(Arc<Mutex<HashMap<String, u32>>>);
+pub struct Counter(Arc<Mutex<HashMap<String, u32>>>, Duration);
 
 impl Counter {
+    /// How many times each message id was received.
+    pub fn counts(&self) -> HashMap<String, u32> {
+        self.0.lock().unwrap().clone()
+    }
     pub fn count(&self, id: &str) -> u32 {
         self.0.lock().unwrap().get(id).copied().unwrap_or(0)
     }
@@ -41,6 +46,10 @@ async fn receive(State(c): State<Counter>, Json(m): Json<Value>) -> Response {
             .into_response();
     }
     *c.0.lock().unwrap().entry(id.clone()).or_default() += 1;
+    if !c.1.is_zero() {
+        // Accepted, answered late: the window a crash can fall into.
+        tokio::time::sleep(c.1).await;
+    }
     (StatusCode::CREATED, Json(json!({"id": format!("lb-{id}"), "status": "sent"}))).into_response()
 }
 
@@ -55,7 +64,12 @@ async fn lookup(State(c): State<Counter>, Path(id): Path<String>) -> Response {
 /// Starts the endpoint on an ephemeral port; returns its URL and counter. It runs until the test's
 /// runtime ends.
 pub async fn start() -> (String, Counter) {
-    let counter = Counter::default();
+    start_with_delay(Duration::ZERO).await
+}
+
+/// Like [`start`], answering each accepted message only after `delay`.
+pub async fn start_with_delay(delay: Duration) -> (String, Counter) {
+    let counter = Counter(Arc::default(), delay);
     let router = axum::Router::new()
         .route("/messages", post(receive))
         .route("/messages/{id}", get(lookup))

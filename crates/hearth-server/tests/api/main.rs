@@ -17,6 +17,7 @@ mod fhir;
 mod import;
 mod loopback;
 mod outbox;
+mod outbox_crash;
 mod patients;
 mod schedule_upload;
 mod sensitive;
