@@ -52,6 +52,7 @@ both_loopback!(
     provider_reports_never_move_backwards,
     staff_retry_and_cancel,
     pacing_is_shared_through_the_store,
+    pages_list_show_and_act,
 );
 
 async fn spawn(db: hearth_store::testing::TestDb) -> (TestApp, Counter) {
@@ -481,4 +482,56 @@ async fn pacing_is_shared_through_the_store(app: TestApp, _lb: Counter) {
     app.clock.advance(secs(1));
     assert_eq!(run_once(&paced).await.unwrap().claimed, 2);
     let _: UtcTime = app.clock_now();
+}
+
+async fn pages_list_show_and_act(app: TestApp, _lb: Counter) {
+    let w = world(&app, Some(true)).await;
+    let mut msg = new_message(&w, "See you Tuesday <b>9:30</b>", "page-1");
+    msg.not_before = Some(app.clock_now().plus(secs(3600)));
+    let id = enqueue(&app, msg).await.message.id;
+    let (_, email) = crate::helpers::seed_user(&app, w.org, hearth_core::Role::Staff, None).await;
+    let staff = app.login(&email, crate::helpers::PASSWORD).await;
+    let list = app.as_staff(&staff, Method::GET, "/outbox?status=queued").send().await.unwrap();
+    assert_eq!(list.status(), 200);
+    let html = list.text().await.unwrap();
+    let at = html.find("See you").expect("the body is listed");
+    assert!(!html[at..at + 40].contains("<b>"), "escaped: {}", &html[at..at + 40]);
+    assert!(html.contains(&format!("/outbox/{id}")));
+    let bad = app
+        .as_staff(&staff, Method::GET, "/outbox?from=yesterday")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(bad.contains("expected a date"), "{bad}");
+    let page = app
+        .as_staff(&staff, Method::GET, &format!("/outbox/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("History") && page.contains("Cancel"), "{page}");
+    let res = app
+        .as_staff(&staff, Method::POST, &format!("/outbox/{id}/cancel"))
+        .form(&[("csrf", staff.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(status_of(&app, &w, id).await.status, "canceled");
+    let no_csrf = app
+        .client
+        .post(app.url(&format!("/outbox/{id}/retry")))
+        .header("cookie", format!("hearth_session={}", staff.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let dead =
+        app.as_staff(&staff, Method::GET, "/outbox?status=dead").send().await.unwrap().text().await.unwrap();
+    assert!(dead.contains("Dead messages") && dead.contains("0 messages"), "{dead}");
 }

@@ -107,6 +107,7 @@ impl Nav {
         };
         add("/patients", "Patients", Some(Permission::PatientRead));
         add("/appointments", "Appointments", Some(Permission::AppointmentRead));
+        add("/outbox", "Outbox", Some(Permission::MessageRead));
         add("/admin/users", "Users", Some(Permission::UserRead));
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
