@@ -52,15 +52,12 @@ fn day(field: &str, raw: &str, end: bool, errors: &mut Vec<FieldError>) -> Optio
     if raw.is_empty() {
         return None;
     }
-    match raw.parse::<jiff::civil::Date>() {
-        Ok(d) => {
-            let d = if end { d.tomorrow().unwrap_or(d) } else { d };
-            Some(format!("{d}T00:00:00Z"))
-        }
-        Err(_) => {
-            errors.push(FieldError::new(field, "expected a date as YYYY-MM-DD"));
-            None
-        }
+    if let Ok(d) = raw.parse::<jiff::civil::Date>() {
+        let d = if end { d.tomorrow().unwrap_or(d) } else { d };
+        Some(format!("{d}T00:00:00Z"))
+    } else {
+        errors.push(FieldError::new(field, "expected a date as YYYY-MM-DD"));
+        None
     }
 }
 
