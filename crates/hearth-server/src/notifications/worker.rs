@@ -228,39 +228,49 @@ fn outgoing(m: &MessageRow, now: UtcTime) -> Outgoing {
     }
 }
 
-/// Sends claimed messages, `outbox.concurrency` at a time; outcomes that finish together are recorded
-/// in one transaction (a group commit), right after they arrive.
+/// Sends claimed messages, `outbox.concurrency` at a time, while a recorder writes the outcomes:
+/// whatever finished while the previous commit was running goes into the next one (a group commit),
+/// so sending never waits for the disk and each outcome waits at most one commit.
 async fn send_all(app: &AppState, owner: &str, rows: Vec<MessageRow>) -> anyhow::Result<RoundReport> {
     let concurrency = usize::try_from(app.config.outbox.concurrency).unwrap_or(16).max(1);
-    let mut results = futures_util::stream::iter(rows)
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+    let sending = futures_util::stream::iter(rows)
         .map(|m| async move {
             let provider = app.providers.for_channel(m.channel.parse().unwrap_or(Channel::Sms));
             let started = app.clock.now();
             let t0 = Instant::now();
             let answer = provider.send(&outgoing(&m, started)).await;
             let latency = t0.elapsed();
-            (m, provider.name(), answer, started, latency)
+            decide(owner, &m, provider.name(), &answer, started, latency, app.clock.now())
         })
         .buffer_unordered(concurrency)
-        .ready_chunks(RECORD_GROUP);
-    let mut report = RoundReport::default();
-    while let Some(chunk) = results.next().await {
-        let now = app.clock.now();
-        let outcomes: Vec<Outcome> = chunk
-            .into_iter()
-            .map(|(m, provider, answer, started, latency)| {
-                let o = decide(owner, &m, provider, &answer, started, latency, now);
+        .for_each(move |o| {
+            let _ = tx.send(o);
+            std::future::ready(())
+        });
+    let recording = async {
+        let mut report = RoundReport::default();
+        while let Some(first) = rx.recv().await {
+            let mut group = vec![first];
+            while group.len() < RECORD_GROUP {
+                match rx.try_recv() {
+                    Ok(o) => group.push(o),
+                    Err(_) => break,
+                }
+            }
+            for o in &group {
                 match o.status.as_str() {
                     "queued" => report.retried += 1,
                     "dead" => report.dead += 1,
                     "failed" | "canceled" => report.failed += 1,
                     _ => report.sent += 1,
                 }
-                o
-            })
-            .collect();
-        record(app, &outcomes).await;
-    }
+            }
+            record(app, &group).await;
+        }
+        report
+    };
+    let ((), report) = tokio::join!(sending, recording);
     Ok(report)
 }
 
