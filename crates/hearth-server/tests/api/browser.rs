@@ -156,3 +156,13 @@ fn schedule_upload_and_simulator() {
     let server = start(email, password);
     run_scenario(&server.url, "import", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
 }
+
+#[test]
+fn outbox_list_filter_and_one_message() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    run_scenario(&server.url, "outbox", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}
