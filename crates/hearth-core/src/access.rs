@@ -149,6 +149,8 @@ permissions! {
     IngestWrite       = "ingest:write",       "Send EHR events: the ingest endpoints, the schedule upload and simulator pages.";
     TemplateRead      = "template:read",      "List and read message templates and their versions; preview a message.";
     TemplateWrite     = "template:write",     "Create, change and deactivate the organization's message templates.";
+    MessageRead       = "message:read",       "Read outbound messages, their attempts and history: the outbox (every read is audited).";
+    MessageSend       = "message:send",       "Send a message to a patient or address; retry or cancel a message.";
 }
 
 use ApiScope as S;
@@ -183,6 +185,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::IngestWrite, ADMINS, &[S::Ingest, S::Admin]),
     (Permission::TemplateRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::TemplateWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
+    (Permission::MessageRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
+    (Permission::MessageSend, CLINICAL, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

@@ -63,6 +63,7 @@ error_codes! {
     Unauthenticated      = "unauthenticated"        => 401, Auth,     "Sign in or send a valid API key.";
     Forbidden            = "forbidden"              => 403, Auth,     "Your role does not allow this action.";
     CsrfInvalid          = "csrf_invalid"           => 403, Auth,     "The form or request lacks a valid CSRF token; reload the page and try again.";
+    ConsentMissing       = "consent_missing"        => 409, Request,  "The patient has not agreed to messages on this channel and address (or opted out).";
     ServiceUnavailable   = "service_unavailable"    => 503, System,   "Hearth or a service it depends on is unavailable; retry later.";
     Internal             = "internal"               => 500, Internal, "Something went wrong on our side; the request id identifies it in the server log.";
 }

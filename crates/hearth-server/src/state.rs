@@ -31,6 +31,8 @@ pub struct Inner {
     pub group_commit: crate::appointments::GroupCommit,
     /// Which provider carries each channel (the local outbox unless configured).
     pub providers: crate::notifications::Providers,
+    /// The outbox's wake-up and outreach policy.
+    pub outbox: crate::notifications::Outbox,
 }
 
 impl AppState {
@@ -44,7 +46,6 @@ impl AppState {
         let providers = crate::notifications::Providers::from_config(&config)?;
         tracing::info!(providers = %providers.summary(), "message providers");
         Ok(Self(Arc::new(Inner {
-            config,
             store,
             clock,
             metrics,
@@ -53,6 +54,8 @@ impl AppState {
             keys,
             group_commit: crate::appointments::GroupCommit::default(),
             providers,
+            outbox: crate::notifications::Outbox::default(),
+            config,
         })))
     }
 

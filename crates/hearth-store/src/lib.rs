@@ -59,6 +59,7 @@ pub mod inbound;
 pub mod locations;
 pub mod merges;
 pub mod organizations;
+pub mod outbox;
 pub mod patients;
 pub mod practitioners;
 pub mod scratch;

@@ -44,6 +44,8 @@ pub mod perms {
         IngestWrite,
         TemplateRead,
         TemplateWrite,
+        MessageRead,
+        MessageSend,
     );
 }
 

@@ -9,6 +9,7 @@ mod import;
 mod keys;
 mod matching;
 mod migrate;
+mod outbox;
 mod reminders;
 mod serve;
 mod simulate;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Reminder planning.
     #[command(subcommand)]
     Reminders(RemindersCommand),
+    /// The outbox: counts, retry or cancel a message.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
     /// Play simulated EHR appointment events against a running Hearth over HTTP (same seed, same
     /// events: a second run is answered as replays).
     Simulate(simulate::SimulateArgs),
@@ -95,6 +99,9 @@ pub enum BenchCommand {
     /// A streamed export of N appointments (default one million): rows/s and peak memory against an
     /// export of one percent of them.
     Export(bench::ExportArgs),
+    /// N messages through the outbox workers to a loopback HTTP provider, against the raw batch-claim
+    /// rate of the same store measured in the same run.
+    Dispatch(bench::DispatchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +178,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Bench(BenchCommand::PatientSearch(args))) => bench::patient_search(args).await,
         Some(Command::Bench(BenchCommand::Ingest(args))) => bench::ingest(args).await,
         Some(Command::Bench(BenchCommand::Export(args))) => bench::export(args).await,
+        Some(Command::Bench(BenchCommand::Dispatch(args))) => bench::dispatch(args).await,
+        Some(Command::Outbox(cmd)) => outbox::run(&overrides, cmd).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
         Some(Command::Reminders(RemindersCommand::Explain(args))) => reminders::explain(&args),
         Some(Command::Simulate(args)) => simulate::simulate(args).await,

@@ -41,6 +41,69 @@ pub struct Config {
     /// Who carries each message channel (Twilio, SMTP, SendGrid, a signed webhook, or the local
     /// outbox).
     pub providers: ProvidersConfig,
+    pub outbox: OutboxConfig,
+}
+
+/// The durable outbox and its workers (docs/outbox.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Outbox worker loops in this process (0: none; another process sends).
+    pub workers: u32,
+    /// Messages one worker claims at a time.
+    pub batch_size: u32,
+    /// Provider calls in flight per worker.
+    pub concurrency: u32,
+    /// How long a claim holds a message; a message still `sending` after that is reconciled with the
+    /// provider before any resend.
+    pub lease_secs: u64,
+    /// Send attempts before a message is `dead` (only 429, 5xx, timeouts and connection errors are
+    /// retried).
+    pub max_attempts: u32,
+    /// Longest sleep of an idle worker; a new message wakes the workers of this process at once.
+    pub idle_poll_secs: u64,
+    /// Longest wait for one provider call.
+    pub send_timeout_secs: u64,
+    /// Send every message as JSON to this HTTP endpoint instead of the channel providers (tests,
+    /// benchmarks, local integrations; see docs/outbox.md "Loopback provider"). Unset: the providers.
+    pub loopback_url: Option<String>,
+    /// Per-sender pacing, shared by every worker through the store.
+    pub pacing: Vec<PacingRule>,
+}
+
+/// A token bucket for one sender (`provider:from`, e.g. `twilio:+15550001111` or `twilio:default`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingRule {
+    pub sender: String,
+    /// Messages (or segments) per second.
+    pub per_second: f64,
+    /// `messages` (default) or `segments` (an SMS of three segments costs three).
+    #[serde(default = "default_pace_unit")]
+    pub unit: String,
+    /// Tokens that may gather while the sender is idle [default: one second's worth, at least 1].
+    #[serde(default)]
+    pub burst: Option<f64>,
+}
+
+fn default_pace_unit() -> String {
+    "messages".into()
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            batch_size: 100,
+            concurrency: 32,
+            lease_secs: 60,
+            max_attempts: 8,
+            idle_poll_secs: 5,
+            send_timeout_secs: 30,
+            loopback_url: None,
+            pacing: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,6 +236,7 @@ impl Default for Config {
             encryption: EncryptionConfig::default(),
             integrations: IntegrationsConfig::default(),
             providers: ProvidersConfig::default(),
+            outbox: OutboxConfig::default(),
         }
     }
 }
@@ -236,6 +300,8 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: Some(Secret::new(database_url)),
             database_max_connections: 4,
+            // Tests drive the outbox by hand (`notifications::worker::run_once`).
+            outbox: OutboxConfig { workers: 0, ..OutboxConfig::default() },
             encryption: EncryptionConfig {
                 keys: Some(Secret::new(
                     hearth_core::crypto::Keyring::new_key_line("k1").replacen(' ', ":", 1),
@@ -291,10 +357,54 @@ impl Config {
                 self.patients.phone_region
             ));
         }
+        errors.extend(self.outbox.problems());
         if self.workers.heartbeat_secs == 0 {
             errors.push("workers.heartbeat_secs: expected at least 1".into());
         }
         errors.extend(self.providers.validate());
+        errors
+    }
+}
+
+impl OutboxConfig {
+    fn problems(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (key, v) in [
+            ("batch_size", u64::from(self.batch_size)),
+            ("concurrency", u64::from(self.concurrency)),
+            ("lease_secs", self.lease_secs),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("idle_poll_secs", self.idle_poll_secs),
+            ("send_timeout_secs", self.send_timeout_secs),
+        ] {
+            if v == 0 {
+                errors.push(format!("outbox.{key}: expected at least 1"));
+            }
+        }
+        if self.batch_size > 1000 {
+            errors.push("outbox.batch_size: expected at most 1000".into());
+        }
+        if let Some(url) = &self.loopback_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            errors.push(format!("outbox.loopback_url: expected an http:// URL, got `{url}`"));
+        }
+        for (i, p) in self.pacing.iter().enumerate() {
+            if !(p.per_second.is_finite() && p.per_second > 0.0) {
+                errors.push(format!("outbox.pacing[{i}].per_second: expected a positive number"));
+            }
+            if !matches!(p.unit.as_str(), "messages" | "segments") {
+                errors.push(format!("outbox.pacing[{i}].unit: expected `messages` or `segments`"));
+            }
+            if p.burst.is_some_and(|b| !(b.is_finite() && b >= 1.0)) {
+                errors.push(format!("outbox.pacing[{i}].burst: expected at least 1"));
+            }
+            if p.sender.split_once(':').is_none_or(|(a, b)| a.is_empty() || b.is_empty()) {
+                errors.push(format!(
+                    "outbox.pacing[{i}].sender: expected provider:from, e.g. twilio:+15550001111 or twilio:default"
+                ));
+            }
+        }
         errors
     }
 }

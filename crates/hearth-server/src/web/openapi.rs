@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "patients", description = "Patient records and consent; every read is audited"),
         (name = "appointments", description = "EHR appointment events in; appointments and their history out"),
         (name = "templates", description = "Message templates per channel, purpose and language; preview with SMS encoding"),
+        (name = "messages", description = "The outbox: send messages, read them with their attempts and history, retry, cancel"),
         (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch")
     )
 )]

@@ -129,6 +129,28 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
     )
     .await
     .unwrap();
+    // A message in the outbox (to a bare address: no consent needed).
+    let message = {
+        let mut tx = app.state.store.begin().await.unwrap();
+        let msg = hearth_server::notifications::NewMessage {
+            org,
+            patient: None,
+            channel: hearth_core::messaging::Channel::Sms,
+            to: "+13125550199".into(),
+            from: None,
+            subject: None,
+            body: "Matrix".into(),
+            language: "en".into(),
+            purpose: "test".into(),
+            dedup_key: format!("matrix-{label}"),
+            cause: None,
+            valid_until: None,
+            not_before: None,
+        };
+        let done = hearth_server::notifications::enqueue(&mut tx, &app.state, msg).await.unwrap();
+        tx.commit().await.unwrap();
+        done.message.id
+    };
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -143,6 +165,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("appointment_id", appointment.to_string()),
         ("template_id", template.id.to_string()),
         ("export", "appointments.csv".to_owned()),
+        ("message_id", message.to_string()),
     ]);
     Fixtures {
         org,

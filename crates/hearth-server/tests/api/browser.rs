@@ -166,3 +166,13 @@ fn message_templates_preview_and_save() {
     let server = start(email, password);
     run_scenario(&server.url, "templates", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
 }
+
+#[test]
+fn outbox_list_filter_and_one_message() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    run_scenario(&server.url, "outbox", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}

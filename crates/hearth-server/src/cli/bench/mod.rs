@@ -4,11 +4,13 @@
 //! primary-key read of one patient, timed in the same run, is the baseline every p99 is divided by:
 //! machines are noisy, ratios hold. The verdict against the 5 ms target is printed, never asserted.
 
+mod dispatch;
 mod export;
 pub mod generate;
 mod ingest;
 mod names;
 
+pub use dispatch::{DispatchArgs, dispatch};
 pub use export::{ExportArgs, export};
 pub use ingest::{IngestArgs, ingest};
 

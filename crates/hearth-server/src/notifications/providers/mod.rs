@@ -29,7 +29,13 @@ impl Providers {
     /// `auto` (the default) picks Twilio for sms/whatsapp/voice when it has an account, a credential
     /// and a sender for that channel, SMTP then SendGrid for e-mail when configured, and the local
     /// outbox otherwise. With nothing configured every channel is local, so Hearth starts anywhere.
+    /// `outbox.loopback_url` overrides all of this: every channel goes to that endpoint.
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        if let Some(url) = &config.outbox.loopback_url {
+            // Every channel to one loopback endpoint (tests, benchmarks; docs/outbox.md).
+            let timeout = Duration::from_secs(config.outbox.send_timeout_secs);
+            return Ok(Self::uniform(Arc::new(super::loopback::LoopbackProvider::new(url, timeout)?)));
+        }
         let p = &config.providers;
         let http =
             http::client(Duration::from_secs(p.connect_timeout_secs), Duration::from_secs(p.timeout_secs))?;

@@ -8,6 +8,7 @@ mod audit;
 
 pub use audit::{AuditEventView, AuditQuery};
 mod directory;
+mod messages;
 mod patients;
 mod templates;
 mod users;
@@ -25,4 +26,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(patients::routes())
         .merge(appointments::routes())
         .merge(templates::routes())
+        .merge(messages::routes())
 }

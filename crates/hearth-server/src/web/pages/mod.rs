@@ -8,6 +8,7 @@ mod admin;
 mod appointments;
 mod duplicates;
 mod login;
+mod outbox;
 mod page;
 mod patients;
 mod schedule_import;
@@ -54,6 +55,10 @@ pub fn routes() -> Router<AppState> {
         .route("/patients/{patient_id}/consents", post(patients::record_consent))
         .route("/templates", get(templates::list))
         .route("/templates/edit", get(templates::edit).post(templates::submit))
+        .route("/outbox", get(outbox::list))
+        .route("/outbox/{message_id}", get(outbox::show))
+        .route("/outbox/{message_id}/retry", post(outbox::retry))
+        .route("/outbox/{message_id}/cancel", post(outbox::cancel))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }

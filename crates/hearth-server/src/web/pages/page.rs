@@ -108,6 +108,7 @@ impl Nav {
         add("/patients", "Patients", Some(Permission::PatientRead));
         add("/appointments", "Appointments", Some(Permission::AppointmentRead));
         add("/templates", "Templates", Some(Permission::TemplateRead));
+        add("/outbox", "Outbox", Some(Permission::MessageRead));
         add("/admin/users", "Users", Some(Permission::UserRead));
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
