@@ -39,7 +39,7 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let (rule, zone, start, booked) = match parse(args) {
         Ok(parsed) => parsed,
         Err(message) => {
-            eprintln!("hearth reminders explain: {message}");
+            writeln!(std::io::stderr().lock(), "hearth reminders explain: {message}")?;
             return Ok(ExitCode::from(2));
         }
     };

@@ -53,7 +53,25 @@ both_loopback!(
     staff_retry_and_cancel,
     pacing_is_shared_through_the_store,
     pages_list_show_and_act,
+    sends_by_template_in_the_patients_language,
 );
+
+async fn sends_by_template_in_the_patients_language(app: TestApp, lb: Counter) {
+    let w = world(&app, Some(true)).await;
+    let body = json!({"channel": "sms", "patient_id": w.patient.to_string(), "language": "es",
+        "template": {"purpose": "help", "variables": {"support_phone": "+1 312 555 0100"}}});
+    let res = app.as_key(&w.key, Method::POST, "/api/v1/messages").json(&body).send().await.unwrap();
+    let m = json(res, 201).await;
+    assert_eq!(m["purpose"], "help");
+    assert_eq!(m["language"], "es");
+    let text = m["body"].as_str().unwrap();
+    assert!(text.contains("Outbox Clinic") && text.contains("+1 312 555 0100"), "rendered: {text}");
+    assert!(text.contains("STOP") || text.contains("BAJA"), "the opt-out word is filled in: {text}");
+    assert!(!text.contains("{{"), "nothing left unrendered: {text}");
+    assert!(text.contains("Para ayuda"), "the Spanish default: {text}");
+    run_until_idle(&app.state).await.unwrap();
+    assert_eq!(lb.total(), 1, "one message through the provider");
+}
 
 async fn spawn(db: hearth_store::testing::TestDb) -> (TestApp, Counter) {
     let (url, counter) = loopback::start().await;
@@ -185,11 +203,26 @@ async fn bad_input_names_the_field_and_writes_nothing(app: TestApp, _lb: Counter
     let r = json(send(json!({"channel": "fax", "to": PHONE, "body": "x"})).await.unwrap(), 422).await;
     assert_eq!(field(r), "channel");
     let r = json(
-        send(json!({"channel": "sms", "to": PHONE, "template": {"name": "reminder"}})).await.unwrap(),
+        send(json!({"channel": "sms", "to": PHONE, "template": {"purpose": "reminder"}})).await.unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(field(r), "template.purpose");
+    let r = json(
+        send(json!({"channel": "sms", "to": PHONE, "body": "x", "template": {"purpose": "help"}}))
+            .await
+            .unwrap(),
         422,
     )
     .await;
     assert_eq!(field(r), "template");
+    // A template variable the purpose needs and the request lacks is named.
+    let r = json(
+        send(json!({"channel": "sms", "to": PHONE, "template": {"purpose": "help"}})).await.unwrap(),
+        422,
+    )
+    .await;
+    assert!(field(r).ends_with("support_phone"), "the missing variable is named");
     let list = json(app.as_key(&w.key, Method::GET, "/api/v1/messages").send().await.unwrap(), 200).await;
     assert!(list.as_array().unwrap().is_empty(), "nothing half-written: {list}");
     // In a transaction: the error, and the caller's transaction can still roll back cleanly.

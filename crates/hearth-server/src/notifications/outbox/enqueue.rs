@@ -187,22 +187,13 @@ pub async fn enqueue(tx: &mut Tx, app: &AppState, mut msg: NewMessage) -> Result
     Ok(Enqueued { message, created })
 }
 
-/// SMS segments of `body` (GSM-7: 160 alone, 153 per part; otherwise UCS-2: 70 / 67 UTF-16 units);
-/// 1 for the other channels. An estimate for pacing; the template preview has the exact counter.
+/// SMS segments of `body` (exactly as the template preview counts them: GSM-7 with its extension
+/// table, else UCS-2); 1 for the other channels. Pacing by segments uses it.
 pub fn segments(channel: Channel, body: &str) -> i32 {
-    const GSM: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-    const GSM_EXT: &str = "^{}\\[~]|€\u{c}";
     if !matches!(channel, Channel::Sms | Channel::Whatsapp) {
         return 1;
     }
-    let gsm: Option<usize> =
-        body.chars().map(|c| if GSM.contains(c) { Some(1) } else { GSM_EXT.contains(c).then_some(2) }).sum();
-    let (units, single, part) = match gsm {
-        Some(n) => (n, 160, 153),
-        None => (body.encode_utf16().count(), 70, 67),
-    };
-    let n = if units <= single { 1 } else { units.div_ceil(part) };
-    i32::try_from(n).unwrap_or(i32::MAX)
+    i32::try_from(hearth_core::messaging::sms::analyze(body).segments.max(1)).unwrap_or(i32::MAX)
 }
 
 #[cfg(test)]

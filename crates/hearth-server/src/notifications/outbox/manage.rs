@@ -1,8 +1,8 @@
 //! What staff (API, pages, CLI) do with the outbox: send a message, list and read messages (audited:
 //! bodies and addresses are patient data), retry and cancel.
 
-use hearth_core::messaging::{Channel, MessageStatus};
-use hearth_core::{ErrorCode, MessageId, PatientId, UtcTime};
+use hearth_core::messaging::{Channel, MessageStatus, Purpose};
+use hearth_core::{ErrorCode, LocationId, MessageId, PatientId, UtcTime};
 use hearth_store::outbox::{HistoryRow, MessageFilter};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -29,9 +29,9 @@ pub struct SendMessageInput {
     pub to: Option<String>,
     pub body: Option<String>,
     pub subject: Option<String>,
-    /// Reserved for message templates (not available yet: answered 422).
-    #[schema(value_type = Option<Object>)]
-    pub template: Option<serde_json::Value>,
+    /// Render the body (and e-mail subject) from the organization's template for this purpose
+    /// instead of giving `body`.
+    pub template: Option<TemplateInput>,
     /// BCP 47; default: the patient's preferred language, else `en`.
     pub language: Option<String>,
     /// Default `staff_message`.
@@ -42,25 +42,42 @@ pub struct SendMessageInput {
     pub valid_until: Option<String>,
 }
 
-fn parse_channel(raw: &str) -> Result<Channel, FieldError> {
-    raw.trim()
-        .to_lowercase()
-        .parse::<Channel>()
-        .map_err(|_| FieldError::new("channel", "expected one of sms, whatsapp, voice, email"))
+/// Which template to render, with its variables (see docs/notifications.md for each purpose's).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    /// appointment_booked | appointment_reminder | … | opt_out | opt_in | help
+    pub purpose: String,
+    /// The location whose name, zone and sensitive flag apply.
+    pub location_id: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub variables: serde_json::Value,
 }
 
-/// Sends a message: validated, consent checked (refused with `consent_missing`, nothing written),
-/// written to the outbox with an audit event, workers woken. A replayed `dedup_key` returns the
-/// first message (`created` false).
-pub async fn send(
-    app: &AppState,
-    actor: &Actor,
-    input: SendMessageInput,
-) -> Result<(MessageView, bool), AppError> {
+/// A send request's fields, parsed.
+struct Checked {
+    channel: Channel,
+    template: Option<(Purpose, Option<LocationId>)>,
+    patient_id: Option<PatientId>,
+    valid_until: Option<UtcTime>,
+    to: Option<String>,
+    body: String,
+}
+
+/// Parses every field of a send request, naming each that is wrong (all of them at once).
+fn check(app: &AppState, input: &SendMessageInput) -> Result<Checked, AppError> {
     let mut errors = Vec::new();
     let channel = parse_channel(&input.channel).map_err(|e| errors.push(e)).ok();
-    if input.template.is_some() {
-        errors.push(FieldError::new("template", "templates not available yet; send a body"));
+    let template = match input.template.as_ref().map(parse_template).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
+    if input.template.is_some() && input.body.is_some() {
+        errors.push(FieldError::new("template", "give a body or a template, not both"));
     }
     let patient_id = match input.patient_id.as_deref().map(str::parse::<PatientId>) {
         Some(Ok(p)) => Some(p),
@@ -94,6 +111,42 @@ pub async fn send(
         return Err(AppError::Fields(errors));
     }
     let channel = channel.ok_or_else(|| AppError::field("channel", "required"))?;
+    Ok(Checked { channel, template, patient_id, valid_until, to, body })
+}
+
+/// The template's purpose and location, or the fields that are wrong.
+fn parse_template(t: &TemplateInput) -> Result<(Purpose, Option<LocationId>), Vec<FieldError>> {
+    let purpose = t.purpose.trim().parse::<Purpose>().map_err(|_| {
+        let all: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+        FieldError::new("template.purpose", format!("expected one of {}", all.join(", ")))
+    });
+    let location = match t.location_id.as_deref().map(str::parse::<LocationId>) {
+        Some(Ok(l)) => Ok(Some(l)),
+        Some(Err(_)) => Err(FieldError::new("template.location_id", "expected a location id (UUID)")),
+        None => Ok(None),
+    };
+    match (purpose, location) {
+        (Ok(p), Ok(l)) => Ok((p, l)),
+        (p, l) => Err(p.err().into_iter().chain(l.err()).collect()),
+    }
+}
+
+fn parse_channel(raw: &str) -> Result<Channel, FieldError> {
+    raw.trim()
+        .to_lowercase()
+        .parse::<Channel>()
+        .map_err(|_| FieldError::new("channel", "expected one of sms, whatsapp, voice, email"))
+}
+
+/// Sends a message: validated, consent checked (refused with `consent_missing`, nothing written),
+/// written to the outbox with an audit event, workers woken. A replayed `dedup_key` returns the
+/// first message (`created` false).
+pub async fn send(
+    app: &AppState,
+    actor: &Actor,
+    input: SendMessageInput,
+) -> Result<(MessageView, bool), AppError> {
+    let Checked { channel, template, patient_id, valid_until, to, body } = check(app, &input)?;
     let patient = match patient_id {
         Some(p) => Some(crate::patients::get(app, actor, p).await?),
         None => None,
@@ -115,21 +168,40 @@ pub async fn send(
             format!("no consent for {channel} to this address (or the recipient opted out)"),
         ));
     }
-    let language = input
+    let mut language = input
         .language
         .clone()
         .or_else(|| patient.as_ref().and_then(|p| p.record.preferred_language.clone()))
         .unwrap_or_else(|| "en".into());
+    let (mut body, mut subject) = (body, input.subject.clone());
+    let mut purpose = input.purpose.clone().unwrap_or_else(|| "staff_message".into());
+    if let (Some((template_purpose, location)), Some(t)) = (template, input.template.as_ref()) {
+        let rendered = crate::notifications::templates::render(
+            app,
+            actor.org,
+            channel,
+            template_purpose,
+            &language,
+            location,
+            &t.variables,
+        )
+        .await?;
+        (body, language) = (rendered.body, rendered.language);
+        subject = subject.or(rendered.subject);
+        if input.purpose.is_none() {
+            template_purpose.as_str().clone_into(&mut purpose);
+        }
+    }
     let msg = NewMessage {
         org: actor.org,
         patient: patient_id,
         channel,
         to,
         from: None,
-        subject: input.subject.clone(),
+        subject,
         body,
         language,
-        purpose: input.purpose.clone().unwrap_or_else(|| "staff_message".into()),
+        purpose,
         dedup_key: input.dedup_key.clone().unwrap_or_else(|| format!("api:{}", MessageId::new())),
         cause: None,
         valid_until,
