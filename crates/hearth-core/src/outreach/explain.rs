@@ -28,7 +28,7 @@ pub struct Explained {
 /// sent to the patient.
 pub fn explain(rule: &Rule, zone: &TimeZone, start: Timestamp, booked: Timestamp) -> Vec<Explained> {
     let appointment =
-        Appointment { start, booked, contacts: vec![open_at_or_after(booked, rule, zone)], stopped: None };
+        Appointment { start, booked, contacts: vec![open_at_or_after(booked, rule, zone)], stopped: None, sent: vec![] };
     plan(rule, zone, &[appointment], &[]).remove(0).iter().map(|p| explained(p, zone)).collect()
 }
 
