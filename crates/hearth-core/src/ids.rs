@@ -83,6 +83,8 @@ id_type! {
     MessageAttemptId,
     /// One inbound message or provider callback as received.
     InboundMessageId,
+    /// A change still to be planned by the reminder scheduler.
+    OutreachWorkId,
 }
 
 #[cfg(test)]

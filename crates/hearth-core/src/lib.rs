@@ -25,8 +25,8 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
     ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, InboundMessageId,
-    IntegrationEventId, LocationId, MergeId, MessageAttemptId, MessageId, OrgId, PatientEventId, PatientId,
-    PractitionerId, TemplateId, UserId,
+    IntegrationEventId, LocationId, MergeId, MessageAttemptId, MessageId, OrgId, OutreachWorkId,
+    PatientEventId, PatientId, PractitionerId, TemplateId, UserId,
 };
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

@@ -62,6 +62,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod patients;
 pub mod practitioners;
+pub mod reminders;
 pub mod scratch;
 pub mod sessions;
 pub mod templates;

@@ -42,6 +42,7 @@ pub struct Config {
     /// outbox).
     pub providers: ProvidersConfig,
     pub outbox: OutboxConfig,
+    pub reminders: RemindersConfig,
 }
 
 /// The durable outbox and its workers (docs/outbox.md).
@@ -88,6 +89,37 @@ pub struct PacingRule {
 
 fn default_pace_unit() -> String {
     "messages".into()
+}
+
+/// Reminder scheduling and event notices (docs/reminders.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Scheduler loops in this process (0: none; another process plans).
+    pub workers: u32,
+    /// Send event notices (booked, rescheduled, changed, canceled, missed, confirmed).
+    pub notices: bool,
+    /// The number patients call with questions (the templates' `support_phone`).
+    pub support_phone: String,
+    /// What patients reply to confirm (the templates' `reply_confirm_word`).
+    pub confirm_word: String,
+    /// What patients reply to cancel, per language (`en`, `es`, `ar`; others use `en`).
+    pub cancel_words: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            notices: true,
+            support_phone: String::new(),
+            confirm_word: "C".into(),
+            cancel_words: [("en", "CANCEL APPT"), ("es", "CANCELAR CITA"), ("ar", "إلغاء الموعد")]
+                .into_iter()
+                .map(|(l, w)| (l.to_owned(), w.to_owned()))
+                .collect(),
+        }
+    }
 }
 
 impl Default for OutboxConfig {
@@ -237,6 +269,7 @@ impl Default for Config {
             integrations: IntegrationsConfig::default(),
             providers: ProvidersConfig::default(),
             outbox: OutboxConfig::default(),
+            reminders: RemindersConfig::default(),
         }
     }
 }
@@ -302,6 +335,8 @@ impl Config {
             database_max_connections: 4,
             // Tests drive the outbox by hand (`notifications::worker::run_once`).
             outbox: OutboxConfig { workers: 0, ..OutboxConfig::default() },
+            // And the scheduler (`reminders::run_once`).
+            reminders: RemindersConfig { workers: 0, ..RemindersConfig::default() },
             encryption: EncryptionConfig {
                 keys: Some(Secret::new(
                     hearth_core::crypto::Keyring::new_key_line("k1").replacen(' ', ":", 1),
