@@ -85,6 +85,8 @@ id_type! {
     InboundMessageId,
     /// A change still to be planned by the reminder scheduler.
     OutreachWorkId,
+    /// One decision of the reminder planner (reminder k of an appointment at one start).
+    ReminderDecisionId,
 }
 
 #[cfg(test)]

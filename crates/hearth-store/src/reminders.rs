@@ -1,7 +1,10 @@
 //! Reminder scheduling: the rules, the work queue of changes still to plan, and the planner's
 //! decisions. See `migrations/postgres/0013_reminders.sql`.
 
-use hearth_core::{AppointmentEventId, AppointmentId, MessageId, OrgId, OutreachWorkId, PatientId, UtcTime};
+use hearth_core::{
+    AppointmentEventId, AppointmentId, MessageId, OrgId, OutreachWorkId, PatientId, ReminderDecisionId,
+    UtcTime,
+};
 
 use crate::appointments::{AppointmentRow, COLUMNS as APPOINTMENT_COLUMNS};
 use crate::outbox::{COLUMNS as MESSAGE_COLUMNS, MessageRow};
@@ -35,6 +38,7 @@ pub struct WorkRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DecisionRow {
+    pub id: ReminderDecisionId,
     pub org_id: OrgId,
     pub appointment_id: AppointmentId,
     pub k: i32,
@@ -53,7 +57,7 @@ pub struct DecisionRow {
 
 const WORK_COLUMNS: &str =
     "id, org_id, patient_id, appointment_id, event_id, notices, previous_start, created_at";
-const DECISION_COLUMNS: &str = "org_id, appointment_id, k, start_at, patient_id, offset_text, due_at, send_at, \
+const DECISION_COLUMNS: &str = "id, org_id, appointment_id, k, start_at, patient_id, offset_text, due_at, send_at, \
                                 decision, reason, moved_by, message_id, decided_at";
 
 impl Tx {
@@ -280,7 +284,7 @@ impl Tx {
     pub async fn save_reminder_decisions(&mut self, rows: &[DecisionRow]) -> Result<(), StoreError> {
         let sql = format!(
             "insert into reminder_decisions ({DECISION_COLUMNS})
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              on conflict (appointment_id, k, start_at) do update set offset_text = excluded.offset_text,
                 due_at = excluded.due_at, send_at = excluded.send_at, decision = excluded.decision,
                 reason = excluded.reason, moved_by = excluded.moved_by, message_id = excluded.message_id,
@@ -288,6 +292,7 @@ impl Tx {
         );
         for d in rows {
             on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(d.id)
                 .bind(d.org_id)
                 .bind(d.appointment_id)
                 .bind(d.k)

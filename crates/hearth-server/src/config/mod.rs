@@ -103,8 +103,34 @@ pub struct RemindersConfig {
     pub support_phone: String,
     /// What patients reply to confirm (the templates' `reply_confirm_word`).
     pub confirm_word: String,
-    /// What patients reply to cancel, per language (`en`, `es`, `ar`; others use `en`).
-    pub cancel_words: std::collections::BTreeMap<String, String>,
+    /// What patients reply to cancel, per language (others use English).
+    pub cancel_words: CancelWords,
+}
+
+/// The cancel word messages name, per built-in language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CancelWords {
+    pub en: String,
+    pub es: String,
+    pub ar: String,
+}
+
+impl Default for CancelWords {
+    fn default() -> Self {
+        Self { en: "CANCEL APPT".into(), es: "CANCELAR CITA".into(), ar: "إلغاء الموعد".into() }
+    }
+}
+
+impl CancelWords {
+    /// The word for a BCP 47 language tag (its primary language), else English.
+    pub fn for_language(&self, tag: &str) -> &str {
+        match tag.split('-').next().unwrap_or("en") {
+            "es" => &self.es,
+            "ar" => &self.ar,
+            _ => &self.en,
+        }
+    }
 }
 
 impl Default for RemindersConfig {
@@ -114,10 +140,7 @@ impl Default for RemindersConfig {
             notices: true,
             support_phone: String::new(),
             confirm_word: "C".into(),
-            cancel_words: [("en", "CANCEL APPT"), ("es", "CANCELAR CITA"), ("ar", "إلغاء الموعد")]
-                .into_iter()
-                .map(|(l, w)| (l.to_owned(), w.to_owned()))
-                .collect(),
+            cancel_words: CancelWords::default(),
         }
     }
 }

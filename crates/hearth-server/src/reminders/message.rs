@@ -92,12 +92,32 @@ pub async fn render(
     if let Some(p) = previous_start {
         vars["previous_start"] = serde_json::Value::String(rfc3339(p));
     }
-    let mut rendered =
-        templates::render(app, org, to.channel, purpose, &to.language, first.location_id, &vars).await?;
+    let zone = Some(first.time_zone.as_str());
+    let mut rendered = templates::render_in_zone(
+        app,
+        org,
+        to.channel,
+        purpose,
+        &to.language,
+        first.location_id,
+        zone,
+        &vars,
+    )
+    .await?;
     for other in &appointments[1..] {
         let vars = variables(app, to, other).await?;
-        let more =
-            templates::render(app, org, to.channel, purpose, &to.language, other.location_id, &vars).await?;
+        let zone = Some(other.time_zone.as_str());
+        let more = templates::render_in_zone(
+            app,
+            org,
+            to.channel,
+            purpose,
+            &to.language,
+            other.location_id,
+            zone,
+            &vars,
+        )
+        .await?;
         // The second appointment's own sentence, without the greeting repeated: its text after the
         // first colon (templates start "{organization}…: ").
         let tail = more.body.split_once(": ").map_or(more.body.as_str(), |(_, t)| t);
@@ -112,12 +132,7 @@ async fn variables(
     a: &AppointmentRow,
 ) -> Result<serde_json::Value, AppError> {
     let cfg = &app.config.reminders;
-    let cancel = cfg
-        .cancel_words
-        .get(to.language.split('-').next().unwrap_or("en"))
-        .or_else(|| cfg.cancel_words.get("en"))
-        .cloned()
-        .unwrap_or_else(|| "CANCEL APPT".into());
+    let cancel = cfg.cancel_words.for_language(&to.language);
     let mut vars = serde_json::json!({
         "support_phone": cfg.support_phone,
         "patient_first_name": to.first_name,

@@ -69,7 +69,7 @@ pub async fn queue_change(
 }
 
 /// What one pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PassReport {
     pub patients: usize,
     pub notices: usize,
@@ -77,6 +77,8 @@ pub struct PassReport {
     pub moved: usize,
     pub canceled: usize,
     pub failed: usize,
+    /// Why planning failed, per failed patient (no patient data: error texts only).
+    pub errors: Vec<String>,
 }
 
 /// Plans every queued change that is due, one patient per transaction, then wakes the outbox.
@@ -107,6 +109,7 @@ pub async fn run_once(app: &AppState) -> Result<PassReport, AppError> {
                 tx.rollback().await?;
                 // Ids only: no patient data in logs.
                 tracing::warn!(error = %e, org = %org, patient = %patient, "planning a patient failed; retried later");
+                report.errors.push(e.to_string());
                 let mut tx = app.store.begin().await?;
                 tx.defer_outreach_work(org, patient, now.plus(RETRY_AFTER)).await?;
                 tx.commit().await?;

@@ -304,6 +304,7 @@ fn decision_row(
         Decision::Dropped(r) => ("dropped", Some(reason_text(r))),
     };
     DecisionRow {
+        id: hearth_core::ReminderDecisionId::new(),
         org_id: a.org_id,
         appointment_id: a.id,
         k: i32::try_from(p.k).unwrap_or(0),
@@ -360,4 +361,77 @@ async fn cancel_unused(
         }
     }
     Ok(n)
+}
+
+/// One reminder decision, as the appointment's history shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    pub k: i32,
+    pub offset: String,
+    /// The start this decision was for (a reschedule re-plans; the old decisions stay).
+    pub start: String,
+    pub due: String,
+    pub send: Option<String>,
+    /// send | skipped | dropped
+    pub decision: String,
+    pub reason: Option<String>,
+    /// Why the send time is not the due time: window, cap, combined.
+    pub moved_by: Option<String>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub message_id: Option<MessageId>,
+}
+
+/// A message about the appointment.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AboutMessage {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: MessageId,
+    pub purpose: String,
+    pub channel: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// When it is due (queued) or went out.
+    pub at: String,
+}
+
+/// The appointment's reminder decisions and the messages about it.
+pub async fn history(
+    app: &AppState,
+    a: &AppointmentRow,
+) -> Result<(Vec<DecisionView>, Vec<AboutMessage>), AppError> {
+    let decisions = app.store.reminder_decisions(a.org_id, a.id).await?;
+    let filter = hearth_store::outbox::MessageFilter {
+        patient: Some(a.patient_id),
+        limit: 1000,
+        ..hearth_store::outbox::MessageFilter::default()
+    };
+    let mut messages: Vec<MessageRow> = app.store.list_messages(a.org_id, &filter).await?;
+    messages.retain(|m| about(m).contains(&a.id));
+    messages.sort_by_key(|m| (m.created_at, m.id));
+    let d = decisions
+        .iter()
+        .map(|d| DecisionView {
+            k: d.k,
+            offset: d.offset_text.clone(),
+            start: d.start_at.get().to_string(),
+            due: d.due_at.get().to_string(),
+            send: d.send_at.map(|t| t.get().to_string()),
+            decision: d.decision.clone(),
+            reason: d.reason.clone(),
+            moved_by: d.moved_by.clone(),
+            message_id: d.message_id,
+        })
+        .collect();
+    let m = messages
+        .iter()
+        .map(|m| AboutMessage {
+            id: m.id,
+            purpose: m.purpose.clone(),
+            channel: m.channel.clone(),
+            status: m.status.clone(),
+            status_reason: m.status_reason.clone(),
+            at: at(m).get().to_string(),
+        })
+        .collect();
+    Ok((d, m))
 }

@@ -33,6 +33,7 @@ create index outreach_work_order on outreach_work (created_at, id);
 create index outreach_work_patient on outreach_work (org_id, patient_id);
 
 create table reminder_decisions (
+    id              uuid primary key,
     org_id          uuid not null references organizations (id),
     appointment_id  uuid not null references appointments (id),
     k               integer not null,
@@ -46,7 +47,13 @@ create table reminder_decisions (
     moved_by        text,
     message_id      uuid,
     decided_at      timestamptz not null,
-    primary key (appointment_id, k, start_at)
+    constraint reminder_decisions_appointment_id_k_start_at_key unique (appointment_id, k, start_at)
 );
 create index reminder_decisions_org_appointment on reminder_decisions (org_id, appointment_id);
 create index reminder_decisions_patient on reminder_decisions (org_id, patient_id);
+
+-- Message history sources: the scheduler (a re-plan moves or cancels a queued reminder) and replies
+-- (a STOP cancels what is queued to that number).
+alter table message_status_history drop constraint message_status_history_source_check;
+alter table message_status_history add constraint message_status_history_source_check
+    check (source in ('enqueue', 'worker', 'provider', 'staff', 'reconcile', 'scheduler', 'reply'));

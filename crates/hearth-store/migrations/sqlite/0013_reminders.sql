@@ -22,6 +22,7 @@ create index outreach_work_order on outreach_work (created_at, id);
 create index outreach_work_patient on outreach_work (org_id, patient_id);
 
 create table reminder_decisions (
+    id              text primary key,
     org_id          text not null references organizations (id),
     appointment_id  text not null references appointments (id),
     k               integer not null,
@@ -35,7 +36,25 @@ create table reminder_decisions (
     moved_by        text,
     message_id      text,
     decided_at      text not null,
-    primary key (appointment_id, k, start_at)
+    constraint reminder_decisions_appointment_id_k_start_at_key unique (appointment_id, k, start_at)
 ) strict;
 create index reminder_decisions_org_appointment on reminder_decisions (org_id, appointment_id);
 create index reminder_decisions_patient on reminder_decisions (org_id, patient_id);
+
+-- Message history sources: the scheduler and replies (SQLite changes a check by rebuilding).
+create table message_status_history_new (
+    id           integer primary key autoincrement,
+    org_id       text not null references organizations (id),
+    message_id   text not null references messages (id),
+    at           text not null,
+    from_status  text,
+    to_status    text not null,
+    source       text not null
+                 check (source in ('enqueue', 'worker', 'provider', 'staff', 'reconcile', 'scheduler', 'reply')),
+    reason       text,
+    applied      integer not null
+) strict;
+insert into message_status_history_new select * from message_status_history;
+drop table message_status_history;
+alter table message_status_history_new rename to message_status_history;
+create index message_status_history_message on message_status_history (message_id, id);
