@@ -85,6 +85,11 @@ id_type! {
     InboundMessageId,
 }
 
+id_type! {
+    /// A patient's confirm or cancel request on its way to the EHR (its `request_id`).
+    EhrRequestId,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
