@@ -151,6 +151,8 @@ permissions! {
     TemplateWrite     = "template:write",     "Create, change and deactivate the organization's message templates.";
     MessageRead       = "message:read",       "Read outbound messages, their attempts and history: the outbox (every read is audited).";
     MessageSend       = "message:send",       "Send a message to a patient or address; retry or cancel a message.";
+    InboxRead         = "inbox:read",         "Read patient replies that need a person: the staff inbox (every read is audited).";
+    InboxWrite        = "inbox:write",        "Work the staff inbox: assign an item, answer the patient, mark it done.";
 }
 
 use ApiScope as S;
@@ -166,6 +168,9 @@ const CHART_WRITERS: &[Role] =
 
 /// Who words the organization's messages: administrators, department managers and the PX coordinator.
 const TEMPLATE_EDITORS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator];
+
+/// Who works the replies inbox: the front desk (staff), the PX coordinator, managers and admins.
+const INBOX_WORKERS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator, R::Staff];
 
 /// The permission table: each permission, the roles and the API-key scopes that hold it.
 pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
@@ -187,6 +192,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::TemplateWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
     (Permission::MessageRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::MessageSend, CLINICAL, &[S::Write, S::Admin]),
+    (Permission::InboxRead, INBOX_WORKERS, &[S::Read, S::Write, S::Admin]),
+    (Permission::InboxWrite, INBOX_WORKERS, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

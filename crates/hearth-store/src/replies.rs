@@ -280,6 +280,19 @@ impl Store {
         })?)
     }
 
+    /// Whether the latest consent entry for `address` on `channel`, whoever's it is, is an opt-out.
+    pub async fn address_opted_out(&self, org: OrgId, channel: &str, address: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "select opted_in from consents where org_id = $1 and channel = $2 and address = $3
+             order by recorded_at desc, id desc limit 1";
+        let latest: Option<bool> = on_pool!(self, |p| sqlx::query_scalar(SQL)
+            .bind(org)
+            .bind(channel)
+            .bind(address)
+            .fetch_optional(p)
+            .await)?;
+        Ok(latest == Some(false))
+    }
+
     /// The value of a patient's identifier in `system` (the EHR's id for the patient), if any.
     pub async fn patient_identifier(
         &self,

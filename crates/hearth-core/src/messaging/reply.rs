@@ -70,6 +70,9 @@ pub struct Reply {
     /// the inbox flagged for a person, who records the opt-out if that is what the patient meant.
     /// Always false for a keyword (a keyword is acted on).
     pub reads_as_opt_out: bool,
+    /// The language the text is written in, when it tells (`es` for AYUDA, `ar` for Arabic script):
+    /// answers to keywords use it.
+    pub language: Option<&'static str>,
 }
 
 /// Carrier opt-out keywords (CTIA/Twilio) and their Spanish and Arabic counterparts.
@@ -214,8 +217,42 @@ pub fn classify(text: &str, opted_out: bool) -> Reply {
         ReplyKind::Other
     };
     let reads_as_opt_out = kind == ReplyKind::Other && OPT_OUT_PHRASES.iter().any(|p| contains_words(n, p));
-    Reply { kind, normalized, reads_as_opt_out }
+    let language = if n.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)) {
+        Some("ar")
+    } else if SPANISH.contains(&n) {
+        Some("es")
+    } else {
+        None
+    };
+    Reply { kind, normalized, reads_as_opt_out, language }
 }
+
+/// The keywords above that are Spanish (English and Spanish share the Latin script; Arabic is told by
+/// its script).
+const SPANISH: &[&str] = &[
+    "parar",
+    "para",
+    "alto",
+    "baja",
+    "darme de baja",
+    "detener",
+    "cancelar suscripcion",
+    "alta",
+    "reanudar",
+    "ayuda",
+    "informacion",
+    "si",
+    "confirmar",
+    "confirmo",
+    "confirmado",
+    "confirmar cita",
+    "si confirmo",
+    "cancelar",
+    "cancelar cita",
+    "cancelar la cita",
+    "cancelar mi cita",
+    "anular cita",
+];
 
 /// The normalized form matching works on (see the module documentation).
 pub fn normalize(text: &str) -> String {
@@ -405,6 +442,14 @@ mod tests {
         assert_eq!(normalize("…"), "");
         let long = "x ".repeat(1000);
         assert_eq!(normalize(&long).len(), 1999);
+    }
+
+    #[test]
+    fn the_language_of_a_keyword_is_told() {
+        assert_eq!(classify("AYUDA", false).language, Some("es"));
+        assert_eq!(classify("مساعدة", false).language, Some("ar"));
+        assert_eq!(classify("HELP", false).language, None);
+        assert_eq!(classify("Parar", false).language, Some("es"));
     }
 
     #[test]

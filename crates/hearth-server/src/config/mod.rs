@@ -4,6 +4,7 @@
 
 mod load;
 mod providers;
+mod replies;
 mod report;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ pub use load::{ConfigError, Overrides, Sources, load};
 pub use providers::{
     ProviderChoice, ProvidersConfig, SendgridConfig, SmtpConfig, SmtpTls, TwilioConfig, WebhookConfig,
 };
+pub use replies::{RepliesConfig, WritebackConfig, WritebackMethod};
 pub use report::{EXAMPLE_TOML, ReportRow};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +44,10 @@ pub struct Config {
     /// outbox).
     pub providers: ProvidersConfig,
     pub outbox: OutboxConfig,
+    /// How patient replies are understood and answered (docs/replies.md).
+    pub replies: RepliesConfig,
+    /// How a patient's confirm or cancel request reaches the EHR (docs/replies.md).
+    pub writeback: WritebackConfig,
 }
 
 /// The durable outbox and its workers (docs/outbox.md).
@@ -237,6 +243,8 @@ impl Default for Config {
             integrations: IntegrationsConfig::default(),
             providers: ProvidersConfig::default(),
             outbox: OutboxConfig::default(),
+            replies: RepliesConfig::default(),
+            writeback: WritebackConfig::default(),
         }
     }
 }
@@ -362,6 +370,8 @@ impl Config {
             errors.push("workers.heartbeat_secs: expected at least 1".into());
         }
         errors.extend(self.providers.validate());
+        errors.extend(self.replies.problems());
+        errors.extend(self.writeback.problems());
         errors
     }
 }

@@ -147,8 +147,8 @@ pub async fn process(app: &AppState, row: &InboundRow, hook: &TwilioHook) {
                 }
             },
         },
-        // Replies wait for reply handling (keywords, confirmations, the staff inbox).
-        _ => return,
+        // Replies: keywords, confirmations, the staff inbox (they mark the receipt themselves).
+        _ => return crate::replies::process_logged(app, row).await,
     };
     if let Err(e) = app.store.finish_inbound(row.id, outcome, app.clock.now()).await {
         tracing::error!(provider = "twilio", sid = %row.provider_id, error = %e, "receipt not marked processed");
