@@ -8,6 +8,7 @@ mod audit;
 
 pub use audit::{AuditEventView, AuditQuery};
 mod directory;
+mod inbox;
 mod messages;
 mod patients;
 mod templates;
@@ -27,4 +28,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(appointments::routes())
         .merge(templates::routes())
         .merge(messages::routes())
+        .merge(inbox::routes())
 }

@@ -163,6 +163,8 @@ pub struct TimelinePage {
     pub when: String,
     /// When each event was received, local to the appointment, in order.
     pub received: Vec<String>,
+    /// The patient's replies about it and the requests they sent to the EHR.
+    pub replies: crate::replies::AppointmentReplies,
 }
 
 /// `2026-11-23T23:00:00.123` → `2026-11-23 23:00:00` (or to the minute with `len` 16).
@@ -204,8 +206,10 @@ async fn timeline_page(
     };
     let received =
         h.events.iter().map(|e| appointments::local_time(e.received_at, &h.appointment.time_zone)).collect();
+    let replies = crate::replies::timeline::of_appointment(app, &auth.actor, id).await?;
     Ok(TimelinePage {
         nav: Nav::new(&auth.actor, &auth.csrf, "/appointments"),
+        replies,
         patient: names.get(&h.appointment.patient_id).cloned().unwrap_or_default(),
         location: location.unwrap_or_else(|| "—".into()),
         practitioner: practitioner.unwrap_or_else(|| "—".into()),
