@@ -153,7 +153,8 @@ impl Tx {
     }
 
     /// Cancels every queued message on `channel` to `address` (a STOP), with the reason in each
-    /// message's history. Returns their ids.
+    /// message's history, except the confirmations of earlier opt-outs (purpose `opt_out`). Returns
+    /// their ids.
     pub async fn cancel_queued_to(
         &mut self,
         org: OrgId,
@@ -165,6 +166,7 @@ impl Tx {
         const SQL: &str = "update messages set status = 'canceled', status_reason = $4, next_attempt_at = null,
                                   updated_at = $5
                             where org_id = $1 and to_address = $2 and channel = $3 and status = 'queued'
+                              and purpose <> 'opt_out'
                             returning id";
         let ids: Vec<MessageId> = on_tx!(self, |c| sqlx::query_scalar(SQL)
             .bind(org)

@@ -20,6 +20,7 @@ mod outbox;
 mod outbox_crash;
 mod patients;
 mod providers;
+mod replies;
 mod schedule_upload;
 mod sensitive;
 mod simulate;
