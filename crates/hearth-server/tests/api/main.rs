@@ -15,6 +15,7 @@ mod cli;
 mod crash;
 mod fhir;
 mod import;
+mod inbox;
 mod loopback;
 mod outbox;
 mod outbox_crash;
