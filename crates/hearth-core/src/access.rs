@@ -170,7 +170,8 @@ const CHART_WRITERS: &[Role] =
 const TEMPLATE_EDITORS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator];
 
 /// Who works the replies inbox: the front desk (staff), the PX coordinator, managers and admins.
-const INBOX_WORKERS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator, R::Staff];
+const INBOX_WORKERS: &[Role] =
+    &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator, R::Staff];
 
 /// The permission table: each permission, the roles and the API-key scopes that hold it.
 pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[

@@ -181,6 +181,10 @@ impl Store {
         let sql = format!(
             "select {COLUMNS} from ehr_requests where org_id = $1 and reply_id = $2 order by created_at, id"
         );
-        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(reply).fetch_all(p).await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(reply)
+            .fetch_all(p)
+            .await)?)
     }
 }

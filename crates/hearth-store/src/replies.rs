@@ -144,7 +144,8 @@ impl Tx {
         reply: InboundMessageId,
         appointments: &[AppointmentId],
     ) -> Result<(), StoreError> {
-        const SQL: &str = "insert into reply_appointments (org_id, reply_id, appointment_id) values ($1, $2, $3)
+        const SQL: &str =
+            "insert into reply_appointments (org_id, reply_id, appointment_id) values ($1, $2, $3)
                            on conflict (reply_id, appointment_id) do nothing";
         for a in appointments {
             on_tx!(self, |c| sqlx::query(SQL).bind(org).bind(reply).bind(*a).execute(c).await.map(|_| ()))?;
@@ -163,7 +164,8 @@ impl Tx {
         reason: &str,
         now: UtcTime,
     ) -> Result<Vec<MessageId>, StoreError> {
-        const SQL: &str = "update messages set status = 'canceled', status_reason = $4, next_attempt_at = null,
+        const SQL: &str =
+            "update messages set status = 'canceled', status_reason = $4, next_attempt_at = null,
                                   updated_at = $5
                             where org_id = $1 and to_address = $2 and channel = $3 and status = 'queued'
                               and purpose <> 'opt_out'
@@ -197,7 +199,11 @@ impl Tx {
 
     /// One reply, locked for the rest of the transaction on PostgreSQL (SQLite's write transaction
     /// already excludes other writers).
-    pub async fn reply_for_update(&mut self, org: OrgId, id: InboundMessageId) -> Result<ReplyRow, StoreError> {
+    pub async fn reply_for_update(
+        &mut self,
+        org: OrgId,
+        id: InboundMessageId,
+    ) -> Result<ReplyRow, StoreError> {
         let sql = format!("select {COLUMNS} from replies where org_id = $1 and id = $2");
         Ok(match self {
             Tx::Sqlite(t) => {
@@ -220,7 +226,8 @@ impl Tx {
         id: InboundMessageId,
         ch: &InboxChange,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "update replies set inbox_status = $3, assigned_to = $4, assigned_at = $5, done_at = $6,
+        const SQL: &str =
+            "update replies set inbox_status = $3, assigned_to = $4, assigned_at = $5, done_at = $6,
                                   done_by = $7, updated_at = $8
                             where org_id = $1 and id = $2";
         on_tx!(self, |c| sqlx::query(SQL)
@@ -283,7 +290,12 @@ impl Store {
     }
 
     /// Whether the latest consent entry for `address` on `channel`, whoever's it is, is an opt-out.
-    pub async fn address_opted_out(&self, org: OrgId, channel: &str, address: &str) -> Result<bool, StoreError> {
+    pub async fn address_opted_out(
+        &self,
+        org: OrgId,
+        channel: &str,
+        address: &str,
+    ) -> Result<bool, StoreError> {
         const SQL: &str = "select opted_in from consents where org_id = $1 and channel = $2 and address = $3
              order by recorded_at desc, id desc limit 1";
         let latest: Option<bool> = on_pool!(self, |p| sqlx::query_scalar(SQL)
@@ -314,7 +326,11 @@ impl Store {
 
     pub async fn reply(&self, org: OrgId, id: InboundMessageId) -> Result<ReplyRow, StoreError> {
         let sql = format!("select {COLUMNS} from replies where org_id = $1 and id = $2");
-        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(id).fetch_one(p).await)?)
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(id)
+            .fetch_one(p)
+            .await)?)
     }
 
     /// Inbox items, newest first.
@@ -331,9 +347,11 @@ impl Store {
               order by received_at desc, id desc limit $3 offset $4"
         );
         Ok(on_pool!(self, |p| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(f.assigned_to).bind(f.limit).bind(
-                f.offset,
-            );
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(org)
+                .bind(f.assigned_to)
+                .bind(f.limit)
+                .bind(f.offset);
             for s in &statuses {
                 q = q.bind(s);
             }

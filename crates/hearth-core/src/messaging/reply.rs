@@ -283,8 +283,15 @@ fn fold(c: char) -> Option<char> {
         'ى' => 'ي',
         '\u{0660}'..='\u{0669}' => char::from_digit(u32::from(c) - 0x0660, 10)?,
         '\u{06F0}'..='\u{06F9}' => char::from_digit(u32::from(c) - 0x06F0, 10)?,
-        '\u{064B}'..='\u{065F}' | '\u{0670}' | 'ـ' => return None,
-        '\u{200B}'..='\u{200F}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{061C}' => return None,
+        // Arabic diacritics and tatweel; zero-width characters, variation selectors, the BOM and the
+        // Arabic letter mark.
+        '\u{064B}'..='\u{065F}'
+        | '\u{0670}'
+        | 'ـ'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{061C}' => return None,
         '\u{00A0}' => ' ',
         c => c,
     })

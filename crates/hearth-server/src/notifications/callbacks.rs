@@ -1,6 +1,7 @@
 //! Twilio's webhooks after their signature was checked: each is persisted as received
 //! (`inbound_messages`), answered, then worked on. A status callback becomes a [`StatusReport`] for
-//! [`apply_provider_status`]; a patient's reply is kept for reply handling.
+//! [`apply_provider_status`]; a patient's reply goes to [`crate::replies`] (keywords, confirm and cancel,
+//! the staff inbox).
 //!
 //! The organization of a receipt: the `org` query parameter of the webhook URL (it is part of what
 //! Twilio signs, so it cannot be forged; set it per number in the Twilio console when one Hearth

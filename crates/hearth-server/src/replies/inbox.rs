@@ -128,7 +128,10 @@ fn filter(actor: &Actor, q: &InboxQuery) -> Result<InboxFilter, AppError> {
             errors.push(FieldError::new("assigned_to", "`me` needs a signed-in user; give a user id"));
             None
         }),
-        Some(id) => id.parse::<UserId>().map_err(|_| errors.push(FieldError::new("assigned_to", "expected `me` or a user id"))).ok(),
+        Some(id) => id
+            .parse::<UserId>()
+            .map_err(|_| errors.push(FieldError::new("assigned_to", "expected `me` or a user id")))
+            .ok(),
     };
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));
@@ -160,7 +163,9 @@ async fn view(app: &AppState, r: &ReplyRow) -> Result<InboxItemView, AppError> {
         None => None,
     };
     let assigned_to = match r.assigned_to {
-        Some(id) => app.store.user(org, id).await.ok().map(|u| Named { id: id.to_string(), name: u.display_name }),
+        Some(id) => {
+            app.store.user(org, id).await.ok().map(|u| Named { id: id.to_string(), name: u.display_name })
+        }
         None => None,
     };
     Ok(InboxItemView {
@@ -213,8 +218,15 @@ async fn item(app: &AppState, actor: &Actor, id: InboundMessageId) -> Result<Rep
 /// One item with the earlier replies from its number and the staff answers (audited read).
 pub async fn get(app: &AppState, actor: &Actor, id: InboundMessageId) -> Result<InboxItemDetail, AppError> {
     let r = item(app, actor, id).await?;
-    let earlier =
-        app.store.replies_from(actor.org, &r.from_address, 21).await?.iter().filter(|e| e.id != r.id).take(20).map(super::ReplyView::from).collect();
+    let earlier = app
+        .store
+        .replies_from(actor.org, &r.from_address, 21)
+        .await?
+        .iter()
+        .filter(|e| e.id != r.id)
+        .take(20)
+        .map(super::ReplyView::from)
+        .collect();
     let mut answers = Vec::new();
     for m in app.store.messages_caused_by(actor.org, &r.from_address, "inbox_item", &id.to_string()).await? {
         answers.push(MessageView::from(&app.store.message(actor.org, m).await?));
@@ -240,7 +252,9 @@ pub async fn assign(
     match app.store.user(actor.org, user).await {
         Ok(u) if u.active => {}
         Ok(_) => return Err(AppError::field("user_id", "that account is deactivated")),
-        Err(StoreError::NotFound) => return Err(AppError::field("user_id", "no such user in this organization")),
+        Err(StoreError::NotFound) => {
+            return Err(AppError::field("user_id", "no such user in this organization"));
+        }
         Err(e) => return Err(e.into()),
     }
     let now = app.clock.now();
@@ -281,10 +295,19 @@ async fn change(
     let before = tx.reply_for_update(actor.org, id).await?;
     let ch = next(&before);
     tx.update_inbox(actor.org, id, &ch).await?;
-    let after = serde_json::json!({"status": ch.status, "assigned_to": ch.assigned_to, "done_by": ch.done_by});
+    let after =
+        serde_json::json!({"status": ch.status, "assigned_to": ch.assigned_to, "done_by": ch.done_by});
     let was = serde_json::json!({"status": before.inbox_status, "assigned_to": before.assigned_to});
-    audit::record(&mut tx, ch.now, actor, action, Some(("inbox_item", id.to_string())), snapshot(&was), snapshot(&after))
-        .await?;
+    audit::record(
+        &mut tx,
+        ch.now,
+        actor,
+        action,
+        Some(("inbox_item", id.to_string())),
+        snapshot(&was),
+        snapshot(&after),
+    )
+    .await?;
     tx.commit().await?;
     view(app, &app.store.reply(actor.org, id).await?).await
 }
@@ -299,9 +322,8 @@ pub async fn reply(
     input: InboxReplyInput,
 ) -> Result<MessageView, AppError> {
     let r = item(app, actor, id).await?;
-    let channel = match r.channel.parse::<Channel>() {
-        Ok(c @ (Channel::Sms | Channel::Whatsapp)) => c,
-        _ => return Err(AppError::field("body", "this reply came by voice; call the patient back")),
+    let Ok(channel @ (Channel::Sms | Channel::Whatsapp)) = r.channel.parse::<Channel>() else {
+        return Err(AppError::field("body", "this reply came by voice; call the patient back"));
     };
     let language = match r.patient_id {
         Some(p) => app.store.patient(actor.org, p).await?.preferred_language,
@@ -343,8 +365,16 @@ pub async fn reply(
         tx.update_inbox(actor.org, id, &ch).await?;
     }
     let after = serde_json::json!({"message_id": sent.message.id, "status": sent.message.status});
-    audit::record(&mut tx, now, actor, "inbox.reply", Some(("inbox_item", id.to_string())), None, snapshot(&after))
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "inbox.reply",
+        Some(("inbox_item", id.to_string())),
+        None,
+        snapshot(&after),
+    )
+    .await?;
     tx.commit().await?;
     app.outbox.wake();
     Ok(MessageView::from(&sent.message))

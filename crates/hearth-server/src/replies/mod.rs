@@ -47,7 +47,9 @@ pub async fn process(app: &AppState, row: &InboundRow) -> Result<Processed, AppE
 pub async fn process_logged(app: &AppState, row: &InboundRow) {
     match process(app, row).await {
         Ok(done) => tracing::info!(reply_id = %row.id, outcome = done.outcome(), "reply processed"),
-        Err(e) => tracing::error!(reply_id = %row.id, error = %e, "reply not processed; the sweep will retry"),
+        Err(e) => {
+            tracing::error!(reply_id = %row.id, error = %e, "reply not processed; the sweep will retry");
+        }
     }
 }
 
@@ -79,11 +81,14 @@ pub async fn process_pending(app: &AppState, before: hearth_core::UtcTime) -> Re
 /// interval, replies whose processing task failed, and (when this process runs outbox workers) the
 /// EHR write-back.
 pub async fn run(app: AppState, cancel: CancellationToken) -> anyhow::Result<()> {
-    let interval = Duration::from_secs(app.config.workers.heartbeat_secs.min(app.config.outbox.idle_poll_secs));
+    let interval =
+        Duration::from_secs(app.config.workers.heartbeat_secs.min(app.config.outbox.idle_poll_secs));
     app.heartbeats.register(NAME, interval);
     match process_pending(&app, app.clock.now()).await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(replies = n, "replies left unprocessed by a stopped process are now processed"),
+        Ok(n) => {
+            tracing::warn!(replies = n, "replies left unprocessed by a stopped process are now processed");
+        }
         Err(e) => tracing::warn!(error = %e, "reply recovery failed; the sweep will retry"),
     }
     let deliver = app.config.outbox.workers > 0;

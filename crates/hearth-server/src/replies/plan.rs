@@ -107,13 +107,14 @@ pub async fn plan(app: &AppState, org: OrgId, row: &InboundRow) -> Result<Plan, 
             (p.action, p.outcome) = (Action::Help, "help_sent");
             p.answer = Some(answer(app, row, &p, Purpose::Help).await?);
         }
-        kind if kind.is_intent() && texts => match prompts::outstanding(app, org, &p.from, now).await? {
-            Some(m) => request(app, row, &mut p, kind, m).await?,
-            None => {
+        kind if kind.is_intent() && texts => {
+            if let Some(m) = prompts::outstanding(app, org, &p.from, now).await? {
+                request(app, row, &mut p, kind, m).await?;
+            } else {
                 p.outcome = "no_prompt";
                 likely(app, &mut p).await?;
             }
-        },
+        }
         _ => likely(app, &mut p).await?,
     }
     Ok(p)
@@ -171,7 +172,14 @@ async fn language(app: &AppState, p: &Plan, first: Option<&str>) -> Result<Strin
     }
 }
 
-fn message(p: &Plan, row: &InboundRow, purpose: Purpose, body: String, language: String, key: &str) -> NewMessage {
+fn message(
+    p: &Plan,
+    row: &InboundRow,
+    purpose: Purpose,
+    body: String,
+    language: String,
+    key: &str,
+) -> NewMessage {
     NewMessage {
         org: p.org,
         patient: p.patient.or_else(|| p.patients.first().map(|x| x.id)),
@@ -191,7 +199,12 @@ fn message(p: &Plan, row: &InboundRow, purpose: Purpose, body: String, language:
 
 /// The answer to STOP, START or HELP, in the language the keyword was written in (else the
 /// patient's, else the organization's).
-async fn answer(app: &AppState, row: &InboundRow, p: &Plan, purpose: Purpose) -> Result<NewMessage, AppError> {
+async fn answer(
+    app: &AppState,
+    row: &InboundRow,
+    p: &Plan,
+    purpose: Purpose,
+) -> Result<NewMessage, AppError> {
     let lang = language(app, p, p.reply.language).await?;
     let vars = serde_json::json!({ "support_phone": support_phone(app, row) });
     let r = templates::render(app, p.org, p.channel, purpose, &lang, None, &vars).await?;
@@ -211,7 +224,12 @@ async fn acknowledgement(
     let patient = app.store.patient(p.org, a.patient_id).await?;
     let first_name = patient.given_names.split_whitespace().next().unwrap_or("").to_owned();
     let practitioner = match a.practitioner_id {
-        Some(id) => app.store.practitioner(p.org, id).await.ok().map(|x| format!("{} {}", x.given_name, x.family_name)),
+        Some(id) => app
+            .store
+            .practitioner(p.org, id)
+            .await
+            .ok()
+            .map(|x| format!("{} {}", x.given_name, x.family_name)),
         None => None,
     };
     let vars = serde_json::json!({

@@ -91,7 +91,8 @@ impl Receiver {
                         .collect();
                     h.lock().unwrap().push(Hit { path: uri.path().to_owned(), headers, body: body.to_vec() });
                     let mut s = s.lock().unwrap();
-                    let status = if s.len() > 1 { s.pop_front().unwrap() } else { *s.front().unwrap_or(&200) };
+                    let status =
+                        if s.len() > 1 { s.pop_front().unwrap() } else { *s.front().unwrap_or(&200) };
                     (StatusCode::from_u16(status).unwrap(), [("retry-after", "1")], "{}")
                 }
             },
@@ -122,7 +123,11 @@ pub fn python_verifies(secret: &str, timestamp: &str, signature: &str, body: &[u
 }
 
 /// The app with Twilio's webhook secret, the write-back to `receiver` (if any) and a support number.
-pub async fn spawn(db: hearth_store::testing::TestDb, receiver: Option<&str>, method: WritebackMethod) -> TestApp {
+pub async fn spawn(
+    db: hearth_store::testing::TestDb,
+    receiver: Option<&str>,
+    method: WritebackMethod,
+) -> TestApp {
     TestApp::spawn_with(db, |c| {
         c.providers.twilio.auth_token = Some(hearth_core::Secret::new(TOKEN));
         c.providers.twilio.public_url = Some(format!("{PUBLIC}/"));
@@ -140,19 +145,28 @@ pub fn system(org: OrgId) -> hearth_server::auth::Actor {
 
 /// Books an appointment through the EHR feed (creating the patient the first time), with SMS
 /// consent for the phone; returns the patient and the appointment.
-pub async fn book(app: &TestApp, org: OrgId, who: &str, phone: &str, appt: &str, local: &str) -> (PatientId, AppointmentId) {
+pub async fn book(
+    app: &TestApp,
+    org: OrgId,
+    who: &str,
+    phone: &str,
+    appt: &str,
+    local: &str,
+) -> (PatientId, AppointmentId) {
     let event = json!({"event_type": "BOOKED", "source_system": "epic", "patient_id": who,
         "patient_first_name": format!("Ana-{who}"), "patient_last_name": "Diaz", "patient_phone": phone,
         "patient_language": "es", "appointment_id": appt, "appointment_datetime": local,
         "appointment_timezone": "America/Chicago", "provider_id": "PR-7", "provider_first_name": "Grace",
         "provider_last_name": "Okafor", "appointment_location": "Main Street"});
-    let report = hearth_server::appointments::ingest(&app.state, &system(org), vec![event], false).await.unwrap();
+    let report =
+        hearth_server::appointments::ingest(&app.state, &system(org), vec![event], false).await.unwrap();
     let r = &report.results[0];
     let appointment = r.appointment_id.unwrap_or_else(|| panic!("booked: {r:?}"));
     let patient = app.state.store.appointment(org, appointment).await.unwrap().patient_id;
-    let input: hearth_server::patients::ConsentInput =
-        serde_json::from_value(json!({"channel": "sms", "opted_in": true, "source": "patient", "address": phone}))
-            .unwrap();
+    let input: hearth_server::patients::ConsentInput = serde_json::from_value(
+        json!({"channel": "sms", "opted_in": true, "source": "patient", "address": phone}),
+    )
+    .unwrap();
     hearth_server::patients::record_consent(&app.state, &system(org), patient, input).await.unwrap();
     (patient, appointment)
 }
@@ -167,7 +181,8 @@ pub async fn prompt(
     purpose: &str,
 ) -> hearth_core::MessageId {
     let ids: Vec<String> = appointments.iter().map(ToString::to_string).collect();
-    let cause = if ids.len() == 1 { ("appointment", ids[0].clone()) } else { ("appointments", ids.join(",")) };
+    let cause =
+        if ids.len() == 1 { ("appointment", ids[0].clone()) } else { ("appointments", ids.join(",")) };
     let mut tx = app.state.store.begin().await.unwrap();
     let msg = hearth_server::notifications::NewMessage {
         org,
@@ -207,7 +222,14 @@ pub async fn post_reply(app: &TestApp, sid: &str, from: &str, body: &str) -> u16
     .collect();
     let path = "/hooks/twilio/inbound";
     let signature = twilio_signature::compute(TOKEN, &format!("{PUBLIC}{path}"), &params);
-    let res = app.client.post(app.url(path)).header("x-twilio-signature", signature).form(&params).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url(path))
+        .header("x-twilio-signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
     res.status().as_u16()
 }
 
@@ -231,8 +253,15 @@ pub async fn processed(app: &TestApp, sid: &str) -> InboundRow {
 /// Messages to `phone`, oldest first.
 pub async fn messages_to(app: &TestApp, org: OrgId, phone: &str) -> Vec<hearth_store::outbox::MessageRow> {
     let f = MessageFilter { limit: 500, ..MessageFilter::default() };
-    let mut all: Vec<_> =
-        app.state.store.list_messages(org, &f).await.unwrap().into_iter().filter(|m| m.to_address == phone).collect();
+    let mut all: Vec<_> = app
+        .state
+        .store
+        .list_messages(org, &f)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.to_address == phone)
+        .collect();
     all.sort_by_key(|m| (m.created_at, m.id));
     all
 }
@@ -265,7 +294,9 @@ pub async fn reply_events(app: &TestApp, org: OrgId, p: PatientId) -> Vec<String
 
 const FAMILY: &str = "+13125550143";
 
-async fn stop_opts_out_the_number_cancels_queued_outreach_and_confirms_once(db: hearth_store::testing::TestDb) {
+async fn stop_opts_out_the_number_cancels_queued_outreach_and_confirms_once(
+    db: hearth_store::testing::TestDb,
+) {
     let app = spawn(db, None, WritebackMethod::None).await;
     let org = seed_org(&app, "Riverside").await;
     let (mom, a1) = book(&app, org, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
@@ -294,13 +325,19 @@ async fn stop_opts_out_the_number_cancels_queued_outreach_and_confirms_once(db: 
     assert_eq!(row.outcome.as_deref(), Some("opted_out"));
     for p in [mom, kid] {
         let last = consents(&app, org, p).await.pop().unwrap();
-        assert_eq!((last.opted_in, last.source.as_str(), last.words.as_deref()), (false, "keyword", Some("Stop.")));
+        assert_eq!(
+            (last.opted_in, last.source.as_str(), last.words.as_deref()),
+            (false, "keyword", Some("Stop."))
+        );
         assert_eq!((last.channel.as_str(), last.address.as_str()), ("sms", FAMILY));
         assert_eq!(reply_events(&app, org, p).await, ["reply.opted_out"]);
     }
     let msgs = messages_to(&app, org, FAMILY).await;
     let canceled = msgs.iter().find(|m| m.id == queued.id).unwrap();
-    assert_eq!((canceled.status.as_str(), canceled.status_reason.as_deref()), ("canceled", Some("opted_out")));
+    assert_eq!(
+        (canceled.status.as_str(), canceled.status_reason.as_deref()),
+        ("canceled", Some("opted_out"))
+    );
     let answers: Vec<_> = msgs.iter().filter(|m| m.purpose == "opt_out").collect();
     assert_eq!(answers.len(), 1, "one confirmation");
     assert_eq!(answers[0].status, "queued");
@@ -354,7 +391,8 @@ async fn start_help_and_yes_from_an_opted_out_number(db: hearth_store::testing::
     // HELP: the help text with the support number and how to opt out, in the keyword's language.
     assert_eq!(text(&app, "SMh1", FAMILY, "HELP").await.outcome.as_deref(), Some("help_sent"));
     assert_eq!(text(&app, "SMh2", FAMILY, "ayuda").await.outcome.as_deref(), Some("help_sent"));
-    let help: Vec<_> = messages_to(&app, org, FAMILY).await.into_iter().filter(|m| m.purpose == "help").collect();
+    let help: Vec<_> =
+        messages_to(&app, org, FAMILY).await.into_iter().filter(|m| m.purpose == "help").collect();
     assert_eq!(help.len(), 2);
     for h in &help {
         assert!(h.body.contains("+1 312 555 0199") && h.body.contains("STOP"), "{}", h.body);
@@ -377,7 +415,14 @@ async fn start_help_and_yes_from_an_opted_out_number(db: hearth_store::testing::
     assert_eq!(purposes.iter().filter(|p| *p == "opt_in").count(), 2, "{purposes:?}");
     assert_eq!(
         reply_events(&app, org, p).await,
-        ["reply.help", "reply.help", "reply.opted_out", "reply.opted_in", "reply.opted_out", "reply.opted_in"]
+        [
+            "reply.help",
+            "reply.help",
+            "reply.opted_out",
+            "reply.opted_in",
+            "reply.opted_out",
+            "reply.opted_in"
+        ]
     );
     // Back on: reminders go out again.
     prompt(&app, org, p, FAMILY, &[a], "appointment_reminder").await;
@@ -398,7 +443,11 @@ async fn confirm_is_matched_acknowledged_and_written_back_signed(db: hearth_stor
     assert_eq!(reply.prompt_message_id, Some(prompt_id));
     assert_eq!(reply.inbox_status, None, "handled: not in the inbox");
     // Acknowledged, in the prompt's language.
-    let ack: Vec<_> = messages_to(&app, org, FAMILY).await.into_iter().filter(|m| m.purpose == "confirm_received").collect();
+    let ack: Vec<_> = messages_to(&app, org, FAMILY)
+        .await
+        .into_iter()
+        .filter(|m| m.purpose == "confirm_received")
+        .collect();
     assert_eq!(ack.len(), 1);
     assert_eq!((ack[0].status.as_str(), ack[0].language.as_str()), ("queued", "es"));
     assert!(ack[0].body.contains("Ana-EHR-1"), "{}", ack[0].body);
@@ -447,8 +496,14 @@ async fn cancel_appt_is_never_delivered_as_a_confirmation(db: hearth_store::test
     let org = seed_org(&app, "Riverside").await;
     let (p, a) = book(&app, org, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
     prompt(&app, org, p, FAMILY, &[a], "appointment_booked").await;
-    for (sid, words) in [("SMx1", "CANCEL APPT"), ("SMx2", "Cancelar cita"), ("SMx3", "إلغاء الموعد"), ("SMx4", "2")] {
-        assert_eq!(text(&app, sid, FAMILY, words).await.outcome.as_deref(), Some("cancel_requested"), "{words}");
+    for (sid, words) in
+        [("SMx1", "CANCEL APPT"), ("SMx2", "Cancelar cita"), ("SMx3", "إلغاء الموعد"), ("SMx4", "2")]
+    {
+        assert_eq!(
+            text(&app, sid, FAMILY, words).await.outcome.as_deref(),
+            Some("cancel_requested"),
+            "{words}"
+        );
         hearth_server::replies::writeback::run_until_idle(&app.state).await.unwrap();
     }
     let hits = ehr.hits();
@@ -456,7 +511,8 @@ async fn cancel_appt_is_never_delivered_as_a_confirmation(db: hearth_store::test
     for h in &hits {
         assert_eq!(h.json()["event_type"], "Cancel", "never a confirmation");
     }
-    let acks = messages_to(&app, org, FAMILY).await.into_iter().filter(|m| m.purpose == "cancel_received").count();
+    let acks =
+        messages_to(&app, org, FAMILY).await.into_iter().filter(|m| m.purpose == "cancel_received").count();
     assert_eq!(acks, 4);
     assert_eq!(app.state.store.appointment(org, a).await.unwrap().status, "booked", "the EHR decides");
     // A bare CANCEL is the carrier opt-out word: consent off, nothing to the EHR.
@@ -481,7 +537,10 @@ async fn a_shared_number_resolves_by_the_prompt_and_a_combined_reminder_names_al
     prompt(&app, org, kid, FAMILY, &[a_kid], "appointment_reminder").await;
     let row = text(&app, "SMf1", FAMILY, "C").await;
     let reply = app.state.store.reply(org, row.id).await.unwrap();
-    assert_eq!((reply.patient_id, reply.appointment_id, reply.patients_on_number), (Some(kid), Some(a_kid), 2));
+    assert_eq!(
+        (reply.patient_id, reply.appointment_id, reply.patients_on_number),
+        (Some(kid), Some(a_kid), 2)
+    );
     hearth_server::replies::writeback::run_until_idle(&app.state).await.unwrap();
     assert_eq!(ehr.hits()[0].json()["appointment_id"], "A-2");
     assert_eq!(reply_events(&app, org, kid).await, ["reply.confirm_requested"]);
@@ -564,7 +623,8 @@ async fn write_back_retries_transient_failures_and_fails_on_refusal(db: hearth_s
 
     // A refusal (400) fails the request at once; the timeline page shows it.
     let refusing = Receiver::start(&[400]).await;
-    let app2 = spawn(hearth_store::testing::TestDb::sqlite(), Some(&refusing.url), WritebackMethod::Webhook).await;
+    let app2 =
+        spawn(hearth_store::testing::TestDb::sqlite(), Some(&refusing.url), WritebackMethod::Webhook).await;
     let org2 = seed_org(&app2, "Riverside").await;
     let (p2, a2) = book(&app2, org2, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
     prompt(&app2, org2, p2, FAMILY, &[a2], "appointment_reminder").await;

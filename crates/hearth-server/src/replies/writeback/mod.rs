@@ -10,7 +10,6 @@ pub mod payload;
 mod send;
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use hearth_core::messaging::reply::ReplyKind;
@@ -184,7 +183,8 @@ fn decide(r: &EhrRequestRow, answer: &SendOutcome, now: UtcTime) -> EhrOutcome {
             if r.attempts >= r.max_attempts {
                 o.status = "dead".into();
             } else {
-                let delay = backoff(u32::try_from(r.attempts).unwrap_or(1), rand::random::<f64>(), *retry_after);
+                let delay =
+                    backoff(u32::try_from(r.attempts).unwrap_or(1), rand::random::<f64>(), *retry_after);
                 let delay = jiff::SignedDuration::try_from(delay).unwrap_or(jiff::SignedDuration::ZERO);
                 o.status = "queued".into();
                 o.next_attempt_at = Some(now.plus(delay.max(jiff::SignedDuration::from_secs(1))));
@@ -197,13 +197,6 @@ fn decide(r: &EhrRequestRow, answer: &SendOutcome, now: UtcTime) -> EhrOutcome {
         }
     }
     o
-}
-
-/// A wait before the next try, for the worker loop.
-pub fn idle_wait(next: Option<UtcTime>, now: UtcTime, cap: Duration) -> Duration {
-    next.map_or(cap, |t| {
-        cap.min(Duration::from_micros(u64::try_from((t.as_micros() - now.as_micros()).max(0)).unwrap_or(0)))
-    })
 }
 
 #[cfg(test)]
@@ -238,14 +231,18 @@ mod tests {
     #[test]
     fn transient_failures_retry_until_the_last_attempt_other_4xx_fail_at_once() {
         let now = UtcTime::new(jiff::Timestamp::UNIX_EPOCH);
-        let busy = SendOutcome::Transient { code: Some("503".into()), reason: "HTTP 503".into(), retry_after: None };
+        let busy =
+            SendOutcome::Transient { code: Some("503".into()), reason: "HTTP 503".into(), retry_after: None };
         let o = decide(&row(1), &busy, now);
         assert_eq!(o.status, "queued");
         assert!(o.next_attempt_at.unwrap() > now);
         assert_eq!(decide(&row(3), &busy, now).status, "dead");
         let bad = SendOutcome::Rejected { code: Some("400".into()), reason: "HTTP 400".into() };
         assert_eq!(decide(&row(1), &bad, now).status, "failed");
-        let ok = SendOutcome::Accepted { provider_id: "202".into(), status: hearth_core::messaging::MessageStatus::Sent };
+        let ok = SendOutcome::Accepted {
+            provider_id: "202".into(),
+            status: hearth_core::messaging::MessageStatus::Sent,
+        };
         let o = decide(&row(1), &ok, now);
         assert_eq!((o.status.as_str(), o.response_code.as_deref()), ("delivered", Some("202")));
     }

@@ -26,8 +26,11 @@ fn client(app: &AppState) -> Option<&'static reqwest::Client> {
     CLIENT
         .get_or_init(|| {
             let p = &app.config.providers;
-            http::client(Duration::from_secs(p.connect_timeout_secs), Duration::from_secs(app.config.outbox.send_timeout_secs))
-                .ok()
+            http::client(
+                Duration::from_secs(p.connect_timeout_secs),
+                Duration::from_secs(app.config.outbox.send_timeout_secs),
+            )
+            .ok()
         })
         .as_ref()
 }
@@ -73,7 +76,10 @@ pub async fn deliver(app: &AppState, r: &EhrRequestRow) -> SendOutcome {
     };
     let status = res.status();
     if status.is_success() {
-        return SendOutcome::Accepted { provider_id: status.as_u16().to_string(), status: MessageStatus::Delivered };
+        return SendOutcome::Accepted {
+            provider_id: status.as_u16().to_string(),
+            status: MessageStatus::Delivered,
+        };
     }
     let headers = res.headers().clone();
     // The EHR's own words are not kept: an error body may echo patient data.
