@@ -152,6 +152,8 @@ permissions! {
     MessageRead       = "message:read",       "Read outbound messages, their attempts and history: the outbox (every read is audited).";
     MessageSend       = "message:send",       "Send a message to a patient or address; retry or cancel a message.";
     ReminderRuleWrite = "reminder_rule:write", "Set when reminders go out: the organization's reminder rules and their overrides per location and appointment type.";
+    InboxRead         = "inbox:read",         "Read patient replies that need a person: the staff inbox (every read is audited).";
+    InboxWrite        = "inbox:write",        "Work the staff inbox: assign an item, answer the patient, mark it done.";
 }
 
 use ApiScope as S;
@@ -167,6 +169,10 @@ const CHART_WRITERS: &[Role] =
 
 /// Who words the organization's messages: administrators, department managers and the PX coordinator.
 const TEMPLATE_EDITORS: &[Role] = &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator];
+
+/// Who works the replies inbox: the front desk (staff), the PX coordinator, managers and admins.
+const INBOX_WORKERS: &[Role] =
+    &[R::PxAdmin, R::HospitalAdmin, R::DepartmentManager, R::PxCoordinator, R::Staff];
 
 /// The permission table: each permission, the roles and the API-key scopes that hold it.
 pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
@@ -189,6 +195,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::MessageRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::MessageSend, CLINICAL, &[S::Write, S::Admin]),
     (Permission::ReminderRuleWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
+    (Permission::InboxRead, INBOX_WORKERS, &[S::Read, S::Write, S::Admin]),
+    (Permission::InboxWrite, INBOX_WORKERS, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

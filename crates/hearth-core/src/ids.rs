@@ -89,6 +89,11 @@ id_type! {
     ReminderDecisionId,
 }
 
+id_type! {
+    /// A patient's confirm or cancel request on its way to the EHR (its `request_id`).
+    EhrRequestId,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

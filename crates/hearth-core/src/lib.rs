@@ -24,9 +24,9 @@ pub use access::{ApiScope, Permission, Role};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
-    ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, InboundMessageId,
-    IntegrationEventId, LocationId, MergeId, MessageAttemptId, MessageId, OrgId, OutreachWorkId,
-    PatientEventId, PatientId, PractitionerId, ReminderDecisionId, TemplateId, UserId,
+    ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, EhrRequestId,
+    InboundMessageId, IntegrationEventId, LocationId, MergeId, MessageAttemptId, MessageId, OrgId,
+    OutreachWorkId, PatientEventId, PatientId, PractitionerId, ReminderDecisionId, TemplateId, UserId,
 };
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

@@ -79,6 +79,7 @@ impl App {
         let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
         if roles.workers {
             tasks.spawn(workers::run_maintenance(state.clone(), cancel.clone()));
+            tasks.spawn(crate::replies::run(state.clone(), cancel.clone()));
             if state.config.outbox.workers > 0 {
                 tasks.spawn(crate::notifications::worker::run(state.clone(), cancel.clone()));
             }

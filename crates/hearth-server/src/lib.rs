@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod patients;
 pub mod reminders;
+pub mod replies;
 pub mod staff;
 pub mod state;
 pub mod telemetry;

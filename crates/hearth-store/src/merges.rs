@@ -22,6 +22,8 @@ pub const PATIENT_REFERENCES: &[PatientReference] = &[
     PatientReference { table: "messages", column: "patient_id" },
     PatientReference { table: "outreach_work", column: "patient_id" },
     PatientReference { table: "reminder_decisions", column: "patient_id" },
+    PatientReference { table: "replies", column: "patient_id" },
+    PatientReference { table: "ehr_requests", column: "patient_id" },
 ];
 
 /// Tables with a patient column that are *not* moved: indexes derived from the record itself

@@ -4,6 +4,7 @@
 
 mod channel;
 mod purpose;
+pub mod reply;
 pub mod retry;
 pub mod sms;
 mod status;

@@ -13,8 +13,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Why a message is sent. Appointment event notices, reminders, survey messages and the automatic
-/// answers to carrier keywords (STOP, START, HELP).
+/// Why a message is sent. Appointment event notices, reminders, survey messages, the automatic
+/// answers to carrier keywords (STOP, START, HELP) and to confirm or cancel replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
@@ -30,6 +30,10 @@ pub enum Purpose {
     OptOut,
     OptIn,
     Help,
+    /// The acknowledgement of a patient's reply asking to confirm an appointment.
+    ConfirmReceived,
+    /// The acknowledgement of a patient's reply asking to cancel an appointment.
+    CancelReceived,
 }
 
 /// A detail that minimum-necessary options can leave out of a message.
@@ -143,7 +147,7 @@ const OPT_IN: &[Variable] = &[ORGANIZATION, SUPPORT_PHONE, OPT_OUT_WORD, HELP_WO
 const HELP: &[Variable] = &[ORGANIZATION, SUPPORT_PHONE, OPT_OUT_WORD];
 
 impl Purpose {
-    pub const ALL: [Purpose; 12] = [
+    pub const ALL: [Purpose; 14] = [
         Purpose::AppointmentBooked,
         Purpose::AppointmentRescheduled,
         Purpose::AppointmentModified,
@@ -156,6 +160,8 @@ impl Purpose {
         Purpose::OptOut,
         Purpose::OptIn,
         Purpose::Help,
+        Purpose::ConfirmReceived,
+        Purpose::CancelReceived,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -172,6 +178,8 @@ impl Purpose {
             Purpose::OptOut => "opt_out",
             Purpose::OptIn => "opt_in",
             Purpose::Help => "help",
+            Purpose::ConfirmReceived => "confirm_received",
+            Purpose::CancelReceived => "cancel_received",
         }
     }
 
@@ -190,6 +198,8 @@ impl Purpose {
             Purpose::OptOut => "Reply to STOP (opted out)",
             Purpose::OptIn => "Reply to START (opted in)",
             Purpose::Help => "Reply to HELP",
+            Purpose::ConfirmReceived => "Reply to a confirmation (received)",
+            Purpose::CancelReceived => "Reply to a cancel request (received)",
         }
     }
 
@@ -200,9 +210,11 @@ impl Purpose {
                 PROMPT
             }
             Purpose::AppointmentRescheduled => RESCHEDULED,
-            Purpose::AppointmentCanceled | Purpose::AppointmentNoShow | Purpose::AppointmentConfirmed => {
-                NOTICE
-            }
+            Purpose::AppointmentCanceled
+            | Purpose::AppointmentNoShow
+            | Purpose::AppointmentConfirmed
+            | Purpose::ConfirmReceived
+            | Purpose::CancelReceived => NOTICE,
             Purpose::SurveyInvitation | Purpose::SurveyReminder => SURVEY,
             Purpose::OptOut => OPT_OUT,
             Purpose::OptIn => OPT_IN,
@@ -232,7 +244,7 @@ impl fmt::Display for Purpose {
 #[error(
     "expected one of appointment_booked, appointment_rescheduled, appointment_modified, \
      appointment_canceled, appointment_no_show, appointment_confirmed, appointment_reminder, \
-     survey_invitation, survey_reminder, opt_out, opt_in, help"
+     survey_invitation, survey_reminder, opt_out, opt_in, help, confirm_received, cancel_received"
 )]
 pub struct UnknownPurpose;
 

@@ -47,6 +47,8 @@ pub mod perms {
         MessageRead,
         MessageSend,
         ReminderRuleWrite,
+        InboxRead,
+        InboxWrite,
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod load;
 mod providers;
+mod replies;
 mod report;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ pub use load::{ConfigError, Overrides, Sources, load};
 pub use providers::{
     ProviderChoice, ProvidersConfig, SendgridConfig, SmtpConfig, SmtpTls, TwilioConfig, WebhookConfig,
 };
+pub use replies::{RepliesConfig, WritebackConfig, WritebackMethod};
 pub use report::{EXAMPLE_TOML, ReportRow};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +45,10 @@ pub struct Config {
     pub providers: ProvidersConfig,
     pub outbox: OutboxConfig,
     pub reminders: RemindersConfig,
+    /// How patient replies are understood and answered (docs/replies.md).
+    pub replies: RepliesConfig,
+    /// How a patient's confirm or cancel request reaches the EHR (docs/replies.md).
+    pub writeback: WritebackConfig,
 }
 
 /// The durable outbox and its workers (docs/outbox.md).
@@ -99,8 +105,6 @@ pub struct RemindersConfig {
     pub workers: u32,
     /// Send event notices (booked, rescheduled, changed, canceled, missed, confirmed).
     pub notices: bool,
-    /// The number patients call with questions (the templates' `support_phone`).
-    pub support_phone: String,
     /// What patients reply to confirm (the templates' `reply_confirm_word`).
     pub confirm_word: String,
     /// What patients reply to cancel, per language (others use English).
@@ -135,13 +139,7 @@ impl CancelWords {
 
 impl Default for RemindersConfig {
     fn default() -> Self {
-        Self {
-            workers: 1,
-            notices: true,
-            support_phone: String::new(),
-            confirm_word: "C".into(),
-            cancel_words: CancelWords::default(),
-        }
+        Self { workers: 1, notices: true, confirm_word: "C".into(), cancel_words: CancelWords::default() }
     }
 }
 
@@ -293,6 +291,8 @@ impl Default for Config {
             providers: ProvidersConfig::default(),
             outbox: OutboxConfig::default(),
             reminders: RemindersConfig::default(),
+            replies: RepliesConfig::default(),
+            writeback: WritebackConfig::default(),
         }
     }
 }
@@ -420,6 +420,8 @@ impl Config {
             errors.push("workers.heartbeat_secs: expected at least 1".into());
         }
         errors.extend(self.providers.validate());
+        errors.extend(self.replies.problems());
+        errors.extend(self.writeback.problems());
         errors
     }
 }

@@ -1,6 +1,7 @@
 //! Twilio's webhooks after their signature was checked: each is persisted as received
 //! (`inbound_messages`), answered, then worked on. A status callback becomes a [`StatusReport`] for
-//! [`apply_provider_status`]; a patient's reply is kept for reply handling.
+//! [`apply_provider_status`]; a patient's reply goes to [`crate::replies`] (keywords, confirm and cancel,
+//! the staff inbox).
 //!
 //! The organization of a receipt: the `org` query parameter of the webhook URL (it is part of what
 //! Twilio signs, so it cannot be forged; set it per number in the Twilio console when one Hearth
@@ -147,8 +148,8 @@ pub async fn process(app: &AppState, row: &InboundRow, hook: &TwilioHook) {
                 }
             },
         },
-        // Replies wait for reply handling (keywords, confirmations, the staff inbox).
-        _ => return,
+        // Replies: keywords, confirmations, the staff inbox (they mark the receipt themselves).
+        _ => return crate::replies::process_logged(app, row).await,
     };
     if let Err(e) = app.store.finish_inbound(row.id, outcome, app.clock.now()).await {
         tracing::error!(provider = "twilio", sid = %row.provider_id, error = %e, "receipt not marked processed");

@@ -134,7 +134,7 @@ async fn variables(
     let cfg = &app.config.reminders;
     let cancel = cfg.cancel_words.for_language(&to.language);
     let mut vars = serde_json::json!({
-        "support_phone": cfg.support_phone,
+        "support_phone": app.config.replies.support_phone.clone().unwrap_or_default(),
         "patient_first_name": to.first_name,
         "appointment_start": rfc3339(a.start_at),
         "reply_confirm_word": cfg.confirm_word,

@@ -151,6 +151,32 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         tx.commit().await.unwrap();
         done.message.id
     };
+    // A patient's free-text reply in the inbox.
+    let inbox_item = {
+        let row = hearth_store::inbound::InboundRow {
+            id: hearth_core::InboundMessageId::new(),
+            org_id: Some(org),
+            provider: "twilio".into(),
+            kind: "reply".into(),
+            dedup_key: format!("twilio:reply:matrix-{label}"),
+            provider_id: format!("SM-matrix-{label}"),
+            account_id: None,
+            message_id: None,
+            channel: Some("sms".into()),
+            from_address: Some("+12025550143".into()),
+            to_address: Some("+13125550100".into()),
+            body: Some(format!("Reply-{label}-secret")),
+            status: Some("received".into()),
+            error_code: None,
+            payload: "{}".into(),
+            received_at: app.clock_now(),
+            processed_at: None,
+            outcome: None,
+        };
+        app.state.store.insert_inbound(&row).await.unwrap();
+        hearth_server::replies::process(&app.state, &row).await.unwrap();
+        row.id
+    };
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -167,6 +193,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("export", "appointments.csv".to_owned()),
         ("message_id", message.to_string()),
         ("scope", "appointment_type".to_owned()),
+        ("inbox_item_id", inbox_item.to_string()),
     ]);
     Fixtures {
         org,
@@ -177,6 +204,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
             email,
             patient.record.name.family,
             format!("Template-{label}-secret"),
+            format!("Reply-{label}-secret"),
         ],
     }
 }
@@ -225,6 +253,7 @@ fn valid_body(method: &reqwest::Method, path: &str) -> Option<Value> {
         }
         "/api/v1/patients/{patient_id}/merge" => serde_json::json!({"duplicate_id": uuid::Uuid::now_v7()}),
         "/api/v1/templates/{template_id}" => serde_json::json!({"body": "{{ organization_name }}: help"}),
+        "/api/v1/inbox/{inbox_item_id}/reply" => serde_json::json!({"body": "Matrix answer"}),
         _ => serde_json::json!({}),
     })
 }

@@ -182,7 +182,7 @@ fn validator() -> Option<PathBuf> {
 }
 
 /// Runs the validator over the resources; every one must be valid R4.
-fn validate(resources: &[Value]) {
+pub(crate) fn validate(resources: &[Value]) {
     let Some(python) = validator() else { return };
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<PathBuf> = resources

@@ -63,7 +63,7 @@ async fn spawn(db: hearth_store::testing::TestDb) -> (TestApp, Counter) {
 fn tweak(c: &mut Config, loopback_url: &str) {
     c.outbox.loopback_url = Some(loopback_url.to_owned());
     c.outbox.send_timeout_secs = 5;
-    c.reminders.support_phone = "+1 415 555 0199".into();
+    c.replies.support_phone = Some("+1 415 555 0199".into());
 }
 
 struct World {
@@ -420,7 +420,7 @@ async fn two_processes_never_send_a_reminder_twice(app: TestApp, lb: Counter) {
 async fn second_process(app: &TestApp) -> AppState {
     let mut config = Config::for_tests(&app.database_url());
     config.outbox.loopback_url = app.state.config.outbox.loopback_url.clone();
-    config.reminders.support_phone = app.state.config.reminders.support_phone.clone();
+    config.replies.support_phone = app.state.config.replies.support_phone.clone();
     let store = hearth_store::Store::connect(&app.database_url(), &hearth_store::StoreOptions::default())
         .await
         .unwrap();

@@ -20,7 +20,7 @@ async fn health_reports_every_part(app: TestApp) {
     assert_eq!(body["store"], app.state.store.backend().as_str());
     let names: Vec<&str> =
         body["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["store", "migrations", "worker:maintenance"]);
+    assert_eq!(names, ["store", "migrations", "worker:maintenance", "worker:replies"]);
     assert!(body["checks"].as_array().unwrap().iter().all(|c| c["ok"] == true));
 }
 

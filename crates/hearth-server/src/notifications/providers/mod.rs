@@ -4,7 +4,7 @@
 //! Providers never log message bodies or addresses (C12): failures are logged by the outbox with the
 //! message id and the provider's code only.
 
-mod http;
+pub(crate) mod http;
 pub mod sendgrid;
 pub mod smtp;
 pub mod twilio;

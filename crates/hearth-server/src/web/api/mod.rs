@@ -8,6 +8,7 @@ mod audit;
 
 pub use audit::{AuditEventView, AuditQuery};
 mod directory;
+mod inbox;
 mod messages;
 mod patients;
 mod reminders;
@@ -29,4 +30,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(templates::routes())
         .merge(messages::routes())
         .merge(reminders::routes())
+        .merge(inbox::routes())
 }

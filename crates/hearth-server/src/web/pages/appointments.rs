@@ -167,6 +167,8 @@ pub struct TimelinePage {
     pub reminders: Vec<[String; 7]>,
     /// Messages about the appointment: (local time, purpose, channel, status, reason, id).
     pub messages: Vec<[String; 6]>,
+    /// The patient's replies about it and the requests they sent to the EHR.
+    pub replies: crate::replies::AppointmentReplies,
 }
 
 /// An RFC 3339 instant shown local to `zone`, to the minute.
@@ -250,10 +252,12 @@ async fn timeline_page(
             ]
         })
         .collect();
+    let replies = crate::replies::timeline::of_appointment(app, &auth.actor, id).await?;
     Ok(TimelinePage {
         reminders,
         messages,
         nav: Nav::new(&auth.actor, &auth.csrf, "/appointments"),
+        replies,
         patient: names.get(&h.appointment.patient_id).cloned().unwrap_or_default(),
         location: location.unwrap_or_else(|| "—".into()),
         practitioner: practitioner.unwrap_or_else(|| "—".into()),

@@ -1,5 +1,6 @@
 //! Server-rendered pages for staff: sign-in, second factor, account, users, API keys, audit log,
-//! patients, appointments, the schedule upload, the EHR simulator and message templates.
+//! patients, appointments, the schedule upload, the EHR simulator, message templates and the replies
+//! inbox.
 //! They call the same services as the JSON API; every form carries the session's CSRF token, which
 //! the authentication middleware checks before any handler runs.
 
@@ -7,6 +8,7 @@ mod account;
 mod admin;
 mod appointments;
 mod duplicates;
+mod inbox;
 mod login;
 mod outbox;
 mod page;
@@ -59,6 +61,11 @@ pub fn routes() -> Router<AppState> {
         .route("/outbox/{message_id}", get(outbox::show))
         .route("/outbox/{message_id}/retry", post(outbox::retry))
         .route("/outbox/{message_id}/cancel", post(outbox::cancel))
+        .route("/inbox", get(inbox::list))
+        .route("/inbox/{inbox_item_id}", get(inbox::show))
+        .route("/inbox/{inbox_item_id}/assign", post(inbox::assign))
+        .route("/inbox/{inbox_item_id}/reply", post(inbox::reply))
+        .route("/inbox/{inbox_item_id}/done", post(inbox::done))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }

@@ -109,6 +109,7 @@ impl Nav {
         add("/appointments", "Appointments", Some(Permission::AppointmentRead));
         add("/templates", "Templates", Some(Permission::TemplateRead));
         add("/outbox", "Outbox", Some(Permission::MessageRead));
+        add("/inbox", "Inbox", Some(Permission::InboxRead));
         add("/admin/users", "Users", Some(Permission::UserRead));
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
