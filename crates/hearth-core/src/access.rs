@@ -151,6 +151,8 @@ permissions! {
     TemplateWrite     = "template:write",     "Create, change and deactivate the organization's message templates.";
     MessageRead       = "message:read",       "Read outbound messages, their attempts and history: the outbox (every read is audited).";
     MessageSend       = "message:send",       "Send a message to a patient or address; retry or cancel a message.";
+    SurveyRead        = "survey:read",        "Read questionnaires, distribution rules, survey results and responses (reads of responses are audited).";
+    SurveyWrite       = "survey:write",       "Import questionnaires and create distribution rules.";
 }
 
 use ApiScope as S;
@@ -187,6 +189,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::TemplateWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
     (Permission::MessageRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::MessageSend, CLINICAL, &[S::Write, S::Admin]),
+    (Permission::SurveyRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
+    (Permission::SurveyWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod patients;
 pub mod staff;
 pub mod state;
+pub mod surveys;
 pub mod telemetry;
 pub mod web;
 pub mod workers;

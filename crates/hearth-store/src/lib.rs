@@ -64,6 +64,7 @@ pub mod patients;
 pub mod practitioners;
 pub mod scratch;
 pub mod sessions;
+pub mod surveys;
 pub mod templates;
 pub mod users;
 

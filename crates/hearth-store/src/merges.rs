@@ -20,6 +20,8 @@ pub const PATIENT_REFERENCES: &[PatientReference] = &[
     PatientReference { table: "consents", column: "patient_id" },
     PatientReference { table: "appointments", column: "patient_id" },
     PatientReference { table: "messages", column: "patient_id" },
+    PatientReference { table: "survey_invitations", column: "patient_id" },
+    PatientReference { table: "survey_responses", column: "patient_id" },
 ];
 
 /// Tables with a patient column that are *not* moved: indexes derived from the record itself

@@ -34,4 +34,6 @@ crate::id_type! {
     SurveyActionId,
     /// One completion webhook delivery.
     SurveyWebhookId,
+    /// One funnel event of an invitation (sent, opened, started, completed, expired).
+    SurveyEventId,
 }

@@ -8,7 +8,7 @@
 //! (repeated, `label:min-max`); `survey-action` with parts `name`, `score` + `band`, or `item` +
 //! `answer`, `owner` and `dueHours`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::answers::{Answer, Answers};
@@ -49,7 +49,7 @@ pub struct ScoreRule {
     pub bands: Vec<Band>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreStatus {
     Complete,
@@ -58,7 +58,7 @@ pub enum ScoreStatus {
 }
 
 /// A computed score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub name: String,
     pub value: Option<f64>,

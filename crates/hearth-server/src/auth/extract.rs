@@ -46,6 +46,8 @@ pub mod perms {
         TemplateWrite,
         MessageRead,
         MessageSend,
+        SurveyRead,
+        SurveyWrite,
     );
 }
 

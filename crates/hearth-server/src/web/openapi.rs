@@ -21,7 +21,8 @@ use utoipa::{Modify, OpenApi};
         (name = "appointments", description = "EHR appointment events in; appointments and their history out"),
         (name = "templates", description = "Message templates per channel, purpose and language; preview with SMS encoding"),
         (name = "messages", description = "The outbox: send messages, read them with their attempts and history, retry, cancel"),
-        (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch")
+        (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch"),
+        (name = "surveys", description = "Questionnaires (FHIR R4), distribution rules, results and responses")
     )
 )]
 struct Doc;

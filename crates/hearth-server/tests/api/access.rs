@@ -151,6 +151,9 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         tx.commit().await.unwrap();
         done.message.id
     };
+    // The organization's built-in questionnaires.
+    hearth_server::surveys::ensure_builtins(&app.state, org).await.unwrap();
+    let questionnaire = app.state.store.questionnaires(org).await.unwrap()[0].id;
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -166,6 +169,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("template_id", template.id.to_string()),
         ("export", "appointments.csv".to_owned()),
         ("message_id", message.to_string()),
+        ("questionnaire_id", questionnaire.to_string()),
     ]);
     Fixtures {
         org,

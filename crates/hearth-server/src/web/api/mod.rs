@@ -10,6 +10,7 @@ pub use audit::{AuditEventView, AuditQuery};
 mod directory;
 mod messages;
 mod patients;
+mod surveys;
 mod templates;
 mod users;
 
@@ -27,4 +28,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(appointments::routes())
         .merge(templates::routes())
         .merge(messages::routes())
+        .merge(surveys::routes())
 }

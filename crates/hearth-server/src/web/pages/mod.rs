@@ -13,6 +13,7 @@ mod page;
 mod patients;
 mod schedule_import;
 mod simulator;
+mod survey;
 mod templates;
 
 pub use page::{Nav, Page, PageForm, error_page};
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/outbox/{message_id}", get(outbox::show))
         .route("/outbox/{message_id}/retry", post(outbox::retry))
         .route("/outbox/{message_id}/cancel", post(outbox::cancel))
+        .route("/s/{token}", get(survey::show_survey).post(survey::submit_survey))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }
