@@ -47,7 +47,7 @@ pub fn iso_week(t: UtcTime, zone: &jiff::tz::TimeZone) -> String {
 }
 
 fn zone_of(name: &str) -> jiff::tz::TimeZone {
-    hearth_core::TimeZoneName::parse(name).map(|z| z.time_zone()).unwrap_or(jiff::tz::TimeZone::UTC)
+    hearth_core::TimeZoneName::parse(name).map_or(jiff::tz::TimeZone::UTC, |z| z.time_zone())
 }
 
 /// Called where an appointment's new state is saved (inside that transaction): invites its patient

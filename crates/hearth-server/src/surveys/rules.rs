@@ -15,7 +15,7 @@ use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 
 /// A new distribution rule. The survey sender's rule: `trigger_status` fulfilled ("Seen"),
-/// `appointment_types` ["CLINICIAN"], `practitioner_ids` the allowed clinicians, `delay_minutes` 0.
+/// `appointment_types` `["CLINICIAN"]`, `practitioner_ids` the allowed clinicians, `delay_minutes` 0.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyRuleInput {

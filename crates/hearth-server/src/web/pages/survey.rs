@@ -77,6 +77,7 @@ struct Opt {
 }
 
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // one flag per thing the template may show
 struct Row {
     kind: &'static str,
     id: String,
@@ -134,7 +135,6 @@ fn dom_id(link_id: &str) -> String {
 }
 
 fn rows(
-    ins: &Instrument,
     items: &[Item],
     w: &'static Words,
     raw: &BTreeMap<String, Vec<String>>,
@@ -149,7 +149,7 @@ fn rows(
         match item.kind {
             ItemType::Group => {
                 out.push(Row { kind: "group_start", id, text, conditional, ..Row::default() });
-                rows(ins, &item.items, w, raw, errors, out);
+                rows(&item.items, w, raw, errors, out);
                 out.push(Row { kind: "group_end", ..Row::default() });
                 continue;
             }
@@ -226,13 +226,11 @@ fn rows(
 /// The double-submit token: the one the request proved (kept, so a re-rendered form still
 /// matches the browser's cookie), else a new one with its cookie.
 fn csrf_pair(app: &AppState, kept: Option<&str>) -> (Option<String>, String) {
-    match kept {
-        Some(t) => (None, t.to_owned()),
-        None => {
-            let (cookie, token) = session::pre_session_csrf(app);
-            (Some(cookie), token)
-        }
+    if let Some(t) = kept {
+        return (None, t.to_owned());
     }
+    let (cookie, token) = session::pre_session_csrf(app);
+    (Some(cookie), token)
 }
 
 fn with_cookie(status: StatusCode, cookie: Option<String>, page: impl IntoResponse) -> Response {
@@ -255,7 +253,7 @@ fn form_page(
     kept: Option<&str>,
 ) -> Response {
     let mut out = Vec::new();
-    rows(ins, &ins.items, w, raw, errors, &mut out);
+    rows(&ins.items, w, raw, errors, &mut out);
     let problems = errors
         .iter()
         .filter_map(|e| {
@@ -313,7 +311,7 @@ pub async fn show_survey(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let asked = q.lang.as_deref().map(i18n::words).unwrap_or(&i18n::EN);
+    let asked = q.lang.as_deref().map_or(&i18n::EN, i18n::words);
     let (inv, ins) = match respond::resolve(&app, &token).await {
         Ok(Link::Open(inv, ins)) => (inv, ins),
         Ok(Link::Received(inv)) => {
