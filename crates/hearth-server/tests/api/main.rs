@@ -23,6 +23,7 @@ mod providers;
 mod schedule_upload;
 mod sensitive;
 mod simulate;
+mod survey_webhook;
 mod surveys;
 mod system;
 mod templates;
