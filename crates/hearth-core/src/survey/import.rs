@@ -505,7 +505,9 @@ mod tests {
 
     #[test]
     fn the_official_fhir_example_is_refused_with_named_items() {
-        let raw = include_str!("../../../hearth-server/tests/fixtures/fhir-r4/questionnaire-example.json");
+        let raw = include_str!(
+            "../../../hearth-server/tests/fixtures/fhir-r4-questionnaires/questionnaire-example.json"
+        );
         let errors = import(&serde_json::from_str(raw).unwrap()).unwrap_err();
         assert!(errors.iter().any(|e| e.link_id.as_deref() == Some("1.1")), "{errors:#?}");
     }

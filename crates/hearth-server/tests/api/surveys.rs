@@ -39,8 +39,10 @@ async fn questionnaires_import_with_named_errors_and_versions(app: TestApp) {
     let err = json(post(bad).await.unwrap(), 422).await;
     assert_eq!(err["fields"][0]["field"], "item[0].item[0].answerOption", "{err}");
     assert!(err["fields"][0]["message"].as_str().unwrap().contains("linkId \"n\""), "{err}");
-    let official: Value =
-        serde_json::from_str(include_str!("../fixtures/fhir-r4/questionnaire-example-gcs.json")).unwrap();
+    let official: Value = serde_json::from_str(include_str!(
+        "../fixtures/fhir-r4-questionnaires/questionnaire-example-gcs.json"
+    ))
+    .unwrap();
     let err = json(post(official).await.unwrap(), 422).await;
     assert!(err["fields"].as_array().unwrap().iter().any(|f| f["field"] == "version"), "{err}");
 
@@ -365,4 +367,109 @@ async fn anonymous_surveys_keep_only_the_visit_context_and_birth_date_is_checked
     let scores: Value = serde_json::from_str(&r.scores).unwrap();
     let change = scores.as_array().unwrap().iter().find(|s| s["name"] == "change").unwrap();
     assert_eq!((change["value"].as_f64(), change["band"].as_str()), (Some(5.0), Some("better")));
+}
+
+both!(the_survey_senders_day_schedule_invites_seen_clinician_visits_once);
+
+/// The original survey sender's flow: a day's schedule CSV; its "Seen" CLINICIAN visits with an
+/// allowed provider get one invitation each; a patient answers; the results show it; the same file
+/// imported again sends nothing.
+async fn the_survey_senders_day_schedule_invites_seen_clinician_visits_once(app: TestApp) {
+    let org = seed_org(&app, "Clinic").await;
+    let (_, key) = seed_api_key(&app, org, &[ApiScope::Admin]).await;
+    let system = hearth_server::auth::Actor::system(org, "test");
+    let mapping_text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/schedule-mapping.example.toml"),
+    )
+    .unwrap();
+    let mapping = hearth_server::appointments::schedule::Mapping::from_toml(&mapping_text).unwrap();
+    let header = "Appt ID,MRN,Patient First,Patient Last,Cell Phone,Email,Provider NPI,Provider First,Provider Last,Location,Visit Type,Minutes,Status,Appt Date/Time\n";
+    let booked = format!(
+        "{header}S-1,M-1,Ana,Ruiz,(312) 555-0101,,111,Grace,Okafor,Main,CLINICIAN,30,Booked,01/06/2026 09:00 AM\n\
+         S-2,M-2,Bo,Chen,(312) 555-0102,,222,Luis,Ortega,Main,CLINICIAN,30,Booked,01/06/2026 09:30 AM\n\
+         S-3,M-3,Cy,Eze,(312) 555-0103,,111,Grace,Okafor,Main,FOLLOW-UP,30,Booked,01/06/2026 10:00 AM\n"
+    );
+    let import = |csv: String| {
+        let schedule =
+            hearth_server::appointments::schedule::read_schedule(csv.as_bytes(), &mapping).unwrap();
+        hearth_server::appointments::schedule::import(&app.state, &system, &mapping, schedule, false)
+    };
+    import(booked.clone()).await.unwrap();
+    // The allowed provider list: Dr Okafor only.
+    let okafor = app
+        .state
+        .store
+        .list_practitioners(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.family_name == "Okafor")
+        .unwrap();
+    let list = json(app.as_key(&key, Method::GET, "/api/v1/questionnaires").send().await.unwrap(), 200).await;
+    let q = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["url"].as_str().unwrap().ends_with("visit-experience"))
+        .unwrap();
+    let questionnaire = q["id"].as_str().unwrap().to_owned();
+    let rule = json!({"name": "Hope survey", "questionnaire_id": questionnaire, "appointment_types": ["CLINICIAN"],
+        "practitioner_ids": [okafor.id], "channels": ["sms"]});
+    json(app.as_key(&key, Method::POST, "/api/v1/survey-rules").json(&rule).send().await.unwrap(), 201).await;
+    for p in app
+        .state
+        .store
+        .list_patients(org, &hearth_store::patients::PatientFilter { limit: 10, ..Default::default() })
+        .await
+        .unwrap()
+    {
+        let consent = hearth_server::patients::ConsentInput {
+            channel: "sms".into(),
+            address: None,
+            opted_in: true,
+            source: "staff".into(),
+            words: None,
+        };
+        hearth_server::patients::record_consent(&app.state, &system, p.id, consent).await.unwrap();
+    }
+    // End of the day: everyone was seen.
+    let seen = booked.replace(",Booked,", ",Seen,");
+    app.clock.set(hearth_core::UtcTime::new("2026-01-06T22:00:00Z".parse().unwrap()));
+    import(seen.clone()).await.unwrap();
+    let filter = MessageFilter { limit: 100, ..MessageFilter::default() };
+    let all = || app.state.store.list_messages(org, &filter);
+    let invitations: Vec<_> =
+        all().await.unwrap().into_iter().filter(|m| m.purpose == "survey_invitation").collect();
+    assert_eq!(invitations.len(), 1, "only S-1: S-2 has another provider, S-3 is a follow-up");
+    // Seen at 16:00 in Chicago: sent at once, the same day, inside the window.
+    assert_eq!(invitations[0].next_attempt_at.unwrap().to_string(), "2026-01-06T22:00:00Z");
+    import(seen).await.unwrap();
+    let again = all().await.unwrap().into_iter().filter(|m| m.purpose == "survey_invitation").count();
+    assert_eq!(again, 1, "the same file again sends nothing");
+
+    let link = invitations[0].body.split_whitespace().find(|w| w.contains("/s/")).unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let (_, html, cookie, _) = open(&app, &format!("/s/{token}")).await;
+    let csrf = hidden_field(&html, "csrf").unwrap();
+    let (status, _) = post(
+        &app,
+        token,
+        &cookie.unwrap(),
+        &[("csrf", &csrf), ("q.satisfaction", "5"), ("q.recommend", "9")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let results = json(
+        app.as_key(&key, Method::GET, &format!("/api/v1/questionnaires/{questionnaire}/results"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(results["funnel"]["sent"], 1);
+    assert_eq!(results["funnel"]["completed"], 1);
+    let nps = results["scores"].as_array().unwrap().iter().find(|s| s["name"] == "nps").unwrap();
+    assert_eq!(nps["by_practitioner"][0]["key"], okafor.id.to_string());
+    assert_eq!(nps["bands"], json!({"promoter": 1}));
 }
