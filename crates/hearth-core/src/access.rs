@@ -154,6 +154,8 @@ permissions! {
     ReminderRuleWrite = "reminder_rule:write", "Set when reminders go out: the organization's reminder rules and their overrides per location and appointment type.";
     InboxRead         = "inbox:read",         "Read patient replies that need a person: the staff inbox (every read is audited).";
     InboxWrite        = "inbox:write",        "Work the staff inbox: assign an item, answer the patient, mark it done.";
+    SurveyRead        = "survey:read",        "Read questionnaires, distribution rules, survey results and responses (reads of responses are audited).";
+    SurveyWrite       = "survey:write",       "Import questionnaires and create distribution rules.";
 }
 
 use ApiScope as S;
@@ -197,6 +199,8 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::ReminderRuleWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
     (Permission::InboxRead, INBOX_WORKERS, &[S::Read, S::Write, S::Admin]),
     (Permission::InboxWrite, INBOX_WORKERS, &[S::Write, S::Admin]),
+    (Permission::SurveyRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
+    (Permission::SurveyWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
 ];
 
 /// The Markdown document generated from the table (`docs/permissions.md`).

@@ -15,6 +15,7 @@ pub mod messaging;
 pub mod names;
 pub mod outreach;
 pub mod redact;
+pub mod survey;
 pub mod time;
 
 #[cfg(feature = "sqlx")]

@@ -21,6 +21,7 @@ pub mod reminders;
 pub mod replies;
 pub mod staff;
 pub mod state;
+pub mod surveys;
 pub mod telemetry;
 pub mod web;
 pub mod workers;

@@ -24,6 +24,8 @@ pub const PATIENT_REFERENCES: &[PatientReference] = &[
     PatientReference { table: "reminder_decisions", column: "patient_id" },
     PatientReference { table: "replies", column: "patient_id" },
     PatientReference { table: "ehr_requests", column: "patient_id" },
+    PatientReference { table: "survey_invitations", column: "patient_id" },
+    PatientReference { table: "survey_responses", column: "patient_id" },
 ];
 
 /// Tables with a patient column that are *not* moved: indexes derived from the record itself

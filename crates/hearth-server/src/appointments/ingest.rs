@@ -475,6 +475,8 @@ async fn apply(
     if changed {
         row.updated_at = now;
         tx.save_appointment(&row).await?;
+        let before = existing.as_ref().map(|e| e.status.as_str());
+        crate::surveys::on_appointment_status(tx, app, before, &row, now).await?;
         seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
     }
     result.appointment_id = Some(row.id);

@@ -49,6 +49,8 @@ pub mod perms {
         ReminderRuleWrite,
         InboxRead,
         InboxWrite,
+        SurveyRead,
+        SurveyWrite,
     );
 }
 

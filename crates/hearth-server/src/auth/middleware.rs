@@ -48,7 +48,8 @@ pub const PRE_SESSION_CSRF_COOKIE: &str = "hearth_csrf";
 const SIGN_IN_PATHS: &[&str] = &["/login", "/login/mfa"];
 
 /// Paths whose callers prove themselves another way (webhook signatures) and take no cookie.
-const CSRF_EXEMPT_PREFIXES: &[&str] = &["/hooks/"];
+/// `/s/`: the public survey page checks its own double-submit token (a patient has no session).
+const CSRF_EXEMPT_PREFIXES: &[&str] = &["/hooks/", "/s/"];
 
 pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let meta = request_meta(&req);

@@ -49,6 +49,37 @@ pub struct Config {
     pub replies: RepliesConfig,
     /// How a patient's confirm or cancel request reaches the EHR (docs/replies.md).
     pub writeback: WritebackConfig,
+    pub surveys: SurveysConfig,
+}
+
+/// Survey links, the non-responder reminder and the completion webhook (docs/surveys.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurveysConfig {
+    /// Days a survey link stays valid after the invitation is sent.
+    pub link_ttl_days: u64,
+    /// Hours after the invitation that the one reminder goes to a patient who has not answered
+    /// (0: no reminder).
+    pub reminder_after_hours: u64,
+    /// Wrong birth dates accepted on one link before it stops asking (and shows the expired page).
+    pub birth_date_attempts: u32,
+    /// Where each completed response is POSTed as JSON, signed like `providers.webhook`. Unset: no
+    /// webhook.
+    pub webhook_url: Option<String>,
+    /// HMAC-SHA256 key of the webhook's `X-Hearth-Signature`.
+    pub webhook_secret: Option<Secret>,
+}
+
+impl Default for SurveysConfig {
+    fn default() -> Self {
+        Self {
+            link_ttl_days: 7,
+            reminder_after_hours: 72,
+            birth_date_attempts: 5,
+            webhook_url: None,
+            webhook_secret: None,
+        }
+    }
 }
 
 /// The durable outbox and its workers (docs/outbox.md).
@@ -293,6 +324,7 @@ impl Default for Config {
             reminders: RemindersConfig::default(),
             replies: RepliesConfig::default(),
             writeback: WritebackConfig::default(),
+            surveys: SurveysConfig::default(),
         }
     }
 }

@@ -23,7 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "messages", description = "The outbox: send messages, read them with their attempts and history, retry, cancel"),
         (name = "reminders", description = "When reminders go out: rules per organization, location and appointment type"),
         (name = "inbox", description = "Patient replies that need a person: list, read, assign, answer, done"),
-        (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch")
+        (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch"),
+        (name = "surveys", description = "Questionnaires (FHIR R4), distribution rules, results and responses")
     )
 )]
 struct Doc;

@@ -41,6 +41,8 @@ async fn housekeeping(app: &AppState) {
         Err(e) => tracing::warn!(error = %e, "session purge failed"),
     }
     app.login_limiter.retain_recent();
+    // Survey completion webhooks whose first delivery failed (docs/surveys.md).
+    crate::surveys::webhook::deliver_due(app).await;
     if let Err(e) = app.store.checkpoint().await {
         tracing::warn!(error = %e, "wal checkpoint failed");
     }

@@ -177,6 +177,9 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         hearth_server::replies::process(&app.state, &row).await.unwrap();
         row.id
     };
+    // The organization's built-in questionnaires.
+    hearth_server::surveys::ensure_builtins(&app.state, org).await.unwrap();
+    let questionnaire = app.state.store.questionnaires(org).await.unwrap()[0].id;
     // A low-ranked user every manager may manage.
     let (user, email) = seed_user(app, org, Role::Viewer, None).await;
     let (key, _) = seed_api_key(app, org, &[ApiScope::Read]).await;
@@ -194,6 +197,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("message_id", message.to_string()),
         ("scope", "appointment_type".to_owned()),
         ("inbox_item_id", inbox_item.to_string()),
+        ("questionnaire_id", questionnaire.to_string()),
     ]);
     Fixtures {
         org,

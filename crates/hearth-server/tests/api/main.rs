@@ -26,6 +26,8 @@ mod replies;
 mod schedule_upload;
 mod sensitive;
 mod simulate;
+mod survey_webhook;
+mod surveys;
 mod system;
 mod templates;
 mod twilio_hooks;

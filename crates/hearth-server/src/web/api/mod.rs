@@ -12,6 +12,7 @@ mod inbox;
 mod messages;
 mod patients;
 mod reminders;
+mod surveys;
 mod templates;
 mod users;
 
@@ -31,4 +32,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(messages::routes())
         .merge(reminders::routes())
         .merge(inbox::routes())
+        .merge(surveys::routes())
 }

@@ -15,6 +15,7 @@ mod page;
 mod patients;
 mod schedule_import;
 mod simulator;
+mod survey;
 mod templates;
 
 pub use page::{Nav, Page, PageForm, error_page};
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/{inbox_item_id}/assign", post(inbox::assign))
         .route("/inbox/{inbox_item_id}/reply", post(inbox::reply))
         .route("/inbox/{inbox_item_id}/done", post(inbox::done))
+        .route("/s/{token}", get(survey::show_survey).post(survey::submit_survey))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }
