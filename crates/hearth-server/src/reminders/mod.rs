@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::time::Duration;
 
-use hearth_core::{AppointmentEventId, OrgId, OutreachWorkId, UtcTime};
+use hearth_core::{AppointmentEventId, OrgId, OutreachWorkId, PatientId, UtcTime};
 use hearth_store::Tx;
 use hearth_store::reminders::WorkRow;
 use tokio::sync::Notify;
@@ -62,6 +62,22 @@ pub async fn queue_change(
         event_id: event,
         notices: notices::wanted(&result.notices),
         previous_start: result.previous_start,
+        created_at: now,
+    })
+    .await?;
+    Ok(())
+}
+
+/// Queues a re-plan of the patient's reminders (their consent changed, or a rule did).
+pub async fn queue_replan(tx: &mut Tx, org: OrgId, patient: PatientId, now: UtcTime) -> Result<(), AppError> {
+    tx.queue_outreach(&WorkRow {
+        id: OutreachWorkId::new(),
+        org_id: org,
+        patient_id: patient,
+        appointment_id: None,
+        event_id: None,
+        notices: String::new(),
+        previous_start: None,
         created_at: now,
     })
     .await?;

@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 use super::message::{self, Recipient};
 use super::rules;
 use crate::error::AppError;
-use crate::notifications::outbox::{NewMessage, enqueue, segments};
+use crate::notifications::outbox::{NewMessage, consent_allows, enqueue, segments};
 use crate::state::AppState;
 
 pub const REMINDER: &str = "appointment_reminder";
@@ -65,6 +65,9 @@ struct Inputs {
     rules: Vec<(Rule, Vec<usize>)>,
     zone: TimeZone,
     recipient: Option<Recipient>,
+    /// The consent ledger allows the recipient's address now (it decides over an appointment's
+    /// `suppressed:opted_out`, which only records the consent at its last event).
+    consented: bool,
 }
 
 async fn gather(
@@ -101,7 +104,11 @@ async fn gather(
         .or_else(|| appointments.first().map(|a| a.time_zone.clone()))
         .unwrap_or_else(|| "UTC".into());
     let zone = TimeZone::get(&zone_name).unwrap_or(TimeZone::UTC);
-    Ok(Inputs { appointments, messages, decisions, rules, zone, recipient })
+    let consented = match &recipient {
+        Some(r) => consent_allows(tx, org, Some(patient), r.channel, &r.address).await?,
+        None => false,
+    };
+    Ok(Inputs { appointments, messages, decisions, rules, zone, recipient, consented })
 }
 
 fn reminders_of(a: &AppointmentRow) -> Reminders {
@@ -111,6 +118,7 @@ fn reminders_of(a: &AppointmentRow) -> Reminders {
 /// The planner's view of one appointment.
 fn planner_input(inp: &Inputs, rule: &Rule, a: &AppointmentRow) -> outreach::Appointment {
     let stopped = match reminders_of(a) {
+        Reminders::Suppressed(SuppressReason::OptedOut) if inp.consented => None,
         Reminders::Suppressed(why) => Some((Timestamp::MIN, why)),
         _ if rule.stop_after_confirm && a.participant_accepted => {
             Some((Timestamp::MIN, SuppressReason::Confirmed))
@@ -270,7 +278,7 @@ async fn send_group(
     }
     let (j, k) = group[0];
     let first = rows[j];
-    let msg = NewMessage {
+    let mut msg = NewMessage {
         org: first.org_id,
         patient: Some(to.patient),
         channel: to.channel,
@@ -285,10 +293,30 @@ async fn send_group(
         valid_until,
         not_before: Some(UtcTime::from(send)),
     };
-    let done = enqueue(tx, app, msg).await?;
+    // A reminder canceled before it went out (an opt-out, a rule since reverted) comes back under
+    // the next revision of its key once it may go: never sent twice, since none of them was sent.
+    let base = msg.dedup_key.clone();
+    let mut done = enqueue(tx, app, msg.clone()).await?;
+    for revision in 2..=MAX_REVISIONS {
+        let revivable = matches!(
+            done.message.status_reason.as_deref(),
+            Some("opted_out" | "no_consent" | "replanned" | "suppressed")
+        );
+        if done.created || done.message.status != "canceled" || !revivable {
+            break;
+        }
+        if !consent_allows(tx, first.org_id, Some(to.patient), to.channel, &to.address).await? {
+            break;
+        }
+        msg.dedup_key = format!("{base}:r{revision}");
+        done = enqueue(tx, app, msg.clone()).await?;
+    }
     report.enqueued += usize::from(done.created);
     Ok(Some(done.message.id))
 }
+
+/// Re-enqueues of one reminder after cancellations, at most.
+const MAX_REVISIONS: u32 = 5;
 
 fn decision_row(
     a: &AppointmentRow,

@@ -89,6 +89,9 @@ pub async fn apply(app: &AppState, row: &InboundRow, plan: Plan) -> Result<Proce
     if !plan.requests.is_empty() {
         super::writeback::wake();
     }
+    if matches!(plan.action, Action::OptIn | Action::OptOut) {
+        app.reminders.wake();
+    }
     Ok(Processed::Done { outcome: plan.outcome, inbox })
 }
 
@@ -131,6 +134,8 @@ async fn consent(tx: &mut Tx, p: &Plan, opted_in: bool) -> Result<(), AppError> 
             recorded_at: p.now,
         };
         tx.append_consent(p.org, &c).await?;
+        // Reminders follow the consent: stopped ones resume after START, and the history says why.
+        crate::reminders::queue_replan(tx, p.org, patient.id, p.now).await?;
     }
     Ok(())
 }

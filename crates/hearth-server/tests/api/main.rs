@@ -13,6 +13,7 @@ mod auth;
 mod browser;
 mod cli;
 mod crash;
+mod e2e;
 mod fhir;
 mod import;
 mod inbox;
