@@ -222,13 +222,17 @@ async fn a_booking_a_day_ahead_skips_the_reminder_the_notice_just_covered(app: T
     opt_in(&app, &w, &id).await;
     tick(&app).await;
     let h = history(&app, &w, &id).await;
-    let d: Vec<(String, Option<String>)> = h["reminders"]
+    let decided: Vec<(String, Option<String>)> = h["reminders"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| (d["decision"].as_str().unwrap().into(), d["reason"].as_str().map(Into::into)))
         .collect();
-    assert_eq!(d, vec![("skipped".into(), Some("recently_contacted".into())), ("send".into(), None)], "{h}");
+    assert_eq!(
+        decided,
+        vec![("skipped".into(), Some("recently_contacted".into())), ("send".into(), None)],
+        "{h}"
+    );
     assert_eq!(
         messages(&h),
         owned(&[
@@ -399,10 +403,10 @@ async fn two_processes_never_send_a_reminder_twice(app: TestApp, lb: Counter) {
         opt_in(&app, &w, id).await;
     }
     let other = second_process(&app).await;
-    let (a, b) = tokio::join!(reminders::run_once(&app.state), reminders::run_once(&other));
-    let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.notices + b.notices, 12, "{a:?} {b:?}");
-    assert_eq!(a.reminders + b.reminders, 24, "{a:?} {b:?}");
+    let (mine, theirs) = tokio::join!(reminders::run_once(&app.state), reminders::run_once(&other));
+    let (mine, theirs) = (mine.unwrap(), theirs.unwrap());
+    assert_eq!(mine.notices + theirs.notices, 12, "{mine:?} {theirs:?}");
+    assert_eq!(mine.reminders + theirs.reminders, 24, "{mine:?} {theirs:?}");
     for day in ["2026-06-07T09:00", "2026-06-08T10:00", "2026-06-09T10:00"] {
         at_la(&app, day);
         let (x, y) = tokio::join!(run_until_idle(&app.state), run_until_idle(&other));
