@@ -7,6 +7,41 @@ use crate::time::UtcTime;
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> UtcTime;
+    /// Moves the clock forward by `by`; `false` when this clock cannot be moved (the system's).
+    fn shift(&self, _by: jiff::SignedDuration) -> bool {
+        false
+    }
+    /// Whether [`Clock::shift`] can move this clock.
+    fn movable(&self) -> bool {
+        false
+    }
+}
+
+/// The host's clock plus an offset that only grows: what a test instance runs on when the
+/// simulator may move time (`simulator.clock`).
+#[derive(Debug, Default)]
+pub struct ShiftedClock(std::sync::atomic::AtomicI64);
+
+impl ShiftedClock {
+    /// How far ahead of the host's clock this one is.
+    pub fn offset(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_micros(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> UtcTime {
+        let now = jiff::Timestamp::now();
+        UtcTime::new(now.saturating_add(self.offset()).unwrap_or(now))
+    }
+    fn shift(&self, by: jiff::SignedDuration) -> bool {
+        let micros = i64::try_from(by.as_micros()).unwrap_or(0).max(0);
+        self.0.fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+        true
+    }
+    fn movable(&self) -> bool {
+        true
+    }
 }
 
 /// The host's clock.
@@ -48,11 +83,29 @@ impl Clock for FakeClock {
     fn now(&self) -> UtcTime {
         *self.lock()
     }
+    fn shift(&self, by: jiff::SignedDuration) -> bool {
+        self.advance(by);
+        true
+    }
+    fn movable(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shifted_clock_runs_ahead_and_the_system_clock_cannot_move() {
+        let c = ShiftedClock::default();
+        assert!(c.shift(jiff::SignedDuration::from_hours(48)));
+        let ahead = c.now().get().duration_since(jiff::Timestamp::now());
+        assert!(ahead > jiff::SignedDuration::from_hours(47), "{ahead:?}");
+        c.shift(jiff::SignedDuration::from_hours(-100));
+        assert_eq!(c.offset(), jiff::SignedDuration::from_hours(48), "never backwards");
+        assert!(!SystemClock.shift(jiff::SignedDuration::from_hours(1)));
+    }
 
     #[test]
     fn fake_clock_moves_only_when_told() {

@@ -22,7 +22,7 @@ pub mod time;
 mod sqlx_types;
 
 pub use access::{ApiScope, Permission, Role};
-pub use clock::{Clock, FakeClock, SystemClock};
+pub use clock::{Clock, FakeClock, ShiftedClock, SystemClock};
 pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
     ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, EhrRequestId,

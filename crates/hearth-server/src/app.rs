@@ -61,7 +61,13 @@ impl App {
         } else {
             None
         };
-        Ok(Self { state: AppState::new(config, store, deps.clock)?, listener, roles })
+        // A test instance whose simulator may move time runs on a clock it can shift.
+        let clock: Arc<dyn Clock> = if config.simulator.clock {
+            Arc::new(hearth_core::ShiftedClock::default())
+        } else {
+            deps.clock.clone()
+        };
+        Ok(Self { state: AppState::with_clocks(config, store, clock, deps.clock)?, listener, roles })
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {

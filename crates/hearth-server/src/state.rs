@@ -21,6 +21,9 @@ pub struct Inner {
     pub config: Config,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    /// The real clock, for sign-in, sessions and second factors: the same as `clock` unless the
+    /// simulator may move `clock` (`simulator.clock`), which must not log staff out or break TOTP.
+    pub wall_clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     pub heartbeats: Heartbeats,
     /// Sign-in attempts per client IP (in this process).
@@ -40,6 +43,16 @@ pub struct Inner {
 impl AppState {
     /// Reads (or creates) the keyring; the only I/O here.
     pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::with_clocks(config, store, clock.clone(), clock)
+    }
+
+    /// [`AppState::new`] with a separate real clock for authentication (see `wall_clock`).
+    pub fn with_clocks(
+        config: Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        wall_clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let keys = crate::keys::Keys::new(&config)?;
         let metrics = Metrics::new(store.backend().as_str());
         let per_minute =
@@ -50,6 +63,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             store,
             clock,
+            wall_clock,
             metrics,
             heartbeats: Heartbeats::default(),
             login_limiter,

@@ -30,7 +30,7 @@ pub async fn login(
     meta: &RequestMeta,
 ) -> Result<LoginResult, AppError> {
     let email = email.trim().to_lowercase();
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let user = app.store.user_by_email(&email).await?;
     let Some(user) = user else {
         // Same work as a real check, so timing does not reveal which addresses exist.
@@ -81,7 +81,7 @@ pub async fn second_factor(
     code: &str,
     meta: &RequestMeta,
 ) -> Result<bool, AppError> {
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let step = totp::stored_secret(app, user).and_then(|secret| {
         totp::matching_step(&secret, &user.email, code, u64::try_from(now.unix_seconds()).unwrap_or(0))
     });

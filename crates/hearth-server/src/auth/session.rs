@@ -25,7 +25,7 @@ pub async fn resolve_session(
     let Some(session) = app.store.session(&hash).await? else {
         return Ok(None);
     };
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let idle = idle_limit(app);
     if now >= session.expires_at || session.last_seen_at.plus(idle) <= now {
         let mut tx = app.store.begin().await?;
@@ -62,7 +62,7 @@ pub async fn resolve_api_key(
     if key.revoked_at.is_some() {
         return Ok(None);
     }
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     // A write only once a minute: a write per request would queue every request behind the others'
     // commits (SQLite has one writer).
     if key.last_used_at.is_none_or(|t| t.plus(TOUCH_EVERY) <= now) {
@@ -110,7 +110,7 @@ pub async fn start(
 
 /// Ends the session whose hash is `session_hash`, with an audit event.
 pub async fn end(app: &AppState, actor: &Actor, session_hash: &str) -> Result<(), AppError> {
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let mut tx = app.store.begin().await?;
     tx.delete_session(session_hash).await?;
     crate::audit::record(&mut tx, now, actor, "auth.logout", None, None, None).await?;

@@ -45,6 +45,8 @@ pub struct Config {
     pub providers: ProvidersConfig,
     pub outbox: OutboxConfig,
     pub reminders: RemindersConfig,
+    /// The EHR simulator page (test instances).
+    pub simulator: SimulatorConfig,
     /// How patient replies are understood and answered (docs/replies.md).
     pub replies: RepliesConfig,
     /// How a patient's confirm or cancel request reaches the EHR (docs/replies.md).
@@ -126,6 +128,15 @@ pub struct PacingRule {
 
 fn default_pace_unit() -> String {
     "messages".into()
+}
+
+/// The simulator page (`/admin/simulate`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorConfig {
+    /// Let the simulator page move this instance's clock forward (test instances only: every time
+    /// Hearth reads moves with it — reminders, expiries, sessions, survey links).
+    pub clock: bool,
 }
 
 /// Reminder scheduling and event notices (docs/reminders.md).
@@ -322,6 +333,7 @@ impl Default for Config {
             providers: ProvidersConfig::default(),
             outbox: OutboxConfig::default(),
             reminders: RemindersConfig::default(),
+            simulator: SimulatorConfig::default(),
             replies: RepliesConfig::default(),
             writeback: WritebackConfig::default(),
             surveys: SurveysConfig::default(),

@@ -31,7 +31,7 @@ pub async fn start_enrolment(app: &AppState, actor: &Actor) -> Result<Enrolment,
     let secret = totp::new_secret();
     let url = totp::otpauth_url(&secret, &email).ok_or_else(|| anyhow::anyhow!("totp url"))?;
     let qr_svg = totp::qr_svg(&url).ok_or_else(|| anyhow::anyhow!("qr code"))?;
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let mut tx = app.store.begin().await?;
     let sealed = app.keys.seal(&secret, &totp::secret_context(actor.org, id));
     tx.set_totp(actor.org, id, Some(&sealed), false, now).await?;
@@ -47,7 +47,7 @@ pub async fn confirm_enrolment(app: &AppState, actor: &Actor, code: &str) -> Res
     let Some(secret) = totp::stored_secret(app, &user).filter(|_| !user.totp_enabled) else {
         return Err(AppError::with_message(ErrorCode::Conflict, "start the set-up again"));
     };
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let step = totp::matching_step(&secret, &email, code, u64::try_from(now.unix_seconds()).unwrap_or(0));
     let Some(step) = step else {
         return Err(AppError::field(
@@ -70,7 +70,7 @@ pub async fn confirm_enrolment(app: &AppState, actor: &Actor, code: &str) -> Res
 
 pub async fn disable_mfa(app: &AppState, actor: &Actor) -> Result<(), AppError> {
     let (id, _) = user_of(actor)?;
-    let now = app.clock.now();
+    let now = app.wall_clock.now();
     let mut tx = app.store.begin().await?;
     tx.set_totp(actor.org, id, None, false, now).await?;
     tx.replace_recovery_codes(actor.org, id, &[]).await?;

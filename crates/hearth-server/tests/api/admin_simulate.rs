@@ -3,7 +3,7 @@
 //! the same seed again is all replays; refused to anyone but administrators, and without the CSRF
 //! token.
 
-use hearth_core::{OrgId, Role};
+use hearth_core::{Clock as _, OrgId, Role};
 use hearth_store::appointments::AppointmentFilter;
 use reqwest::Method;
 
@@ -11,6 +11,27 @@ use crate::helpers::{PASSWORD, Staff, TestApp, both, seed_org, seed_user};
 use crate::schedule_upload::{as_browser, count};
 
 both!(simulator_plays_events_that_the_appointment_pages_show, simulator_is_for_admins_with_the_csrf_token);
+
+mod live_simulator_answers_as_the_patient_and_moves_the_clock {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let db = hearth_store::testing::TestDb::sqlite();
+        super::live_simulator_answers_as_the_patient_and_moves_the_clock(super::simulating(db).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = hearth_store::testing::TestDb::postgres().await else {
+            eprintln!("skipped: {} is not set", hearth_store::testing::POSTGRES_URL_VAR);
+            return;
+        };
+        super::live_simulator_answers_as_the_patient_and_moves_the_clock(super::simulating(db).await).await;
+    }
+}
+
+/// A test instance whose simulator may move the clock (sign-in keeps the test's frozen clock).
+async fn simulating(db: hearth_store::testing::TestDb) -> TestApp {
+    TestApp::spawn_with(db, |c| c.simulator.clock = true).await
+}
 
 async fn sign_in(app: &TestApp, org: OrgId, role: Role) -> Staff {
     let (_, email) = seed_user(app, org, role, None).await;
@@ -172,4 +193,63 @@ async fn simulator_is_for_admins_with_the_csrf_token(app: TestApp) {
     .await;
     assert_eq!(status, 200, "{html}");
     assert_eq!(appointments(&app, org).await.len(), 1);
+}
+
+async fn live(app: &TestApp, staff: &Staff, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let mut form = vec![("csrf", staff.csrf.as_str())];
+    form.extend_from_slice(fields);
+    let res = as_browser(app, staff, Method::POST, path).form(&form).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn live_simulator_answers_as_the_patient_and_moves_the_clock(app: TestApp) {
+    let org = seed_org(&app, "North Clinic").await;
+    let admin = sign_in(&app, org, Role::PxAdmin).await;
+    let csrf = admin.csrf.clone();
+    let form = [("csrf", csrf.as_str()), ("patients", "1"), ("seed", "3"), ("step", "book")];
+    assert_eq!(play(&app, &admin, &form).await.0, 200);
+    let appointment = appointments(&app, org).await.pop().unwrap();
+    let patient = app.state.store.patient(org, appointment.patient_id).await.unwrap();
+    let view = hearth_server::patients::PatientView::try_from(&patient).unwrap();
+    let phone = view.record.phones[0].value.clone();
+    let consent = serde_json::from_value(
+        serde_json::json!({"channel": "sms", "opted_in": true, "source": "staff", "address": phone}),
+    );
+    let actor = hearth_server::auth::Actor::system(org, "test");
+    hearth_server::patients::record_consent(&app.state, &actor, patient.id, consent.unwrap()).await.unwrap();
+
+    // What the scheduler of a running instance does at once (tests run no workers).
+    hearth_server::reminders::run_once(&app.state).await.unwrap();
+    let page = as_browser(&app, &admin, Method::GET, "/admin/simulate/live").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Move the clock"));
+    // A day later (the window has opened whatever the hour now): the scheduler and the outbox
+    // have run; the booking notice went out.
+    let before = app.state.clock.now();
+    let (status, html) = live(&app, &admin, "/admin/simulate/clock", &[("hours", "24")]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("moved 24 hour(s) forward"), "{html}");
+    let moved = app.state.clock.now().get().duration_since(before.get());
+    assert!(moved >= jiff::SignedDuration::from_hours(24), "{moved:?}");
+    assert!(html.contains("appointment booked"), "{html}");
+    // The patient answers C: matched to the booking notice, acknowledged.
+    let (status, html) =
+        live(&app, &admin, "/admin/simulate/reply", &[("phone", &phone), ("text", "C")]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("The reply was processed: confirm requested"), "{html}");
+    assert!(html.contains("confirm received"), "the acknowledgement is listed: {html}");
+    // Bad input is named and changes nothing.
+    for bad in ["0", "x", "100000"] {
+        let (status, html) = live(&app, &admin, "/admin/simulate/clock", &[("hours", bad)]).await;
+        assert_eq!(status, 422, "{bad}: {html}");
+        assert!(html.contains("href=\"#f-hours\""), "{html}");
+    }
+    let (status, html) =
+        live(&app, &admin, "/admin/simulate/reply", &[("phone", "nope"), ("text", "")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("href=\"#f-phone\"") && html.contains("href=\"#f-text\""), "{html}");
+    // Administrators only.
+    let staff = sign_in(&app, org, Role::Staff).await;
+    let res = as_browser(&app, &staff, Method::GET, "/admin/simulate/live").send().await.unwrap();
+    assert_eq!(res.status(), 403);
 }

@@ -15,6 +15,7 @@ mod page;
 mod patients;
 mod schedule_import;
 mod simulator;
+mod simulator_live;
 mod survey;
 mod templates;
 
@@ -41,6 +42,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api-keys/{api_key_id}/revoke", post(admin::revoke_api_key))
         .route("/admin/audit", get(admin::audit_log))
         .route("/admin/simulate", get(simulator::show_simulate).post(simulator::run_simulation))
+        .route("/admin/simulate/live", get(simulator_live::show))
+        .route("/admin/simulate/reply", post(simulator_live::answer))
+        .route("/admin/simulate/clock", post(simulator_live::move_clock))
         .route("/appointments", get(appointments::day))
         .route(
             "/appointments/import",
