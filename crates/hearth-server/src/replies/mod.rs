@@ -42,13 +42,28 @@ pub async fn process(app: &AppState, row: &InboundRow) -> Result<Processed, AppE
     apply::apply(app, row, plan).await
 }
 
-/// [`process`], logging a failure (by receipt id only); the receipt then stays unprocessed and the
-/// sweep tries again.
+/// Processes a reply the webhook just stored, after any earlier unprocessed reply from the same
+/// number (so that STOP then START is applied in that order however the tasks are scheduled),
+/// logging each outcome or failure by receipt id only. A failure leaves the receipt unprocessed for
+/// the sweep.
 pub async fn process_logged(app: &AppState, row: &InboundRow) {
-    match process(app, row).await {
-        Ok(done) => tracing::info!(reply_id = %row.id, outcome = done.outcome(), "reply processed"),
+    let mut queue = match app.store.unprocessed_replies_up_to(row).await {
+        Ok(earlier) => earlier,
         Err(e) => {
-            tracing::error!(reply_id = %row.id, error = %e, "reply not processed; the sweep will retry");
+            tracing::warn!(reply_id = %row.id, error = %e, "earlier replies not read; processing this one");
+            Vec::new()
+        }
+    };
+    if queue.last().is_none_or(|r| r.id != row.id) {
+        queue.push(row.clone());
+    }
+    for r in &queue {
+        match process(app, r).await {
+            Ok(done) => tracing::info!(reply_id = %r.id, outcome = done.outcome(), "reply processed"),
+            Err(e) => {
+                tracing::error!(reply_id = %r.id, error = %e, "reply not processed; the sweep will retry");
+                return;
+            }
         }
     }
 }

@@ -426,6 +426,17 @@ async fn start_help_and_yes_from_an_opted_out_number(db: hearth_store::testing::
     );
     // Back on: reminders go out again.
     prompt(&app, org, p, FAMILY, &[a], "appointment_reminder").await;
+    // STOP then START in quick succession (their processing tasks race): applied in arrival order.
+    for round in 0..5 {
+        let (stop, start) = (format!("SMq{round}a"), format!("SMq{round}b"));
+        assert_eq!(post_reply(&app, &stop, FAMILY, "STOP").await, 200);
+        assert_eq!(post_reply(&app, &start, FAMILY, "START").await, 200);
+        processed(&app, &stop).await;
+        processed(&app, &start).await;
+        let ledger = consents(&app, org, p).await;
+        let last: Vec<bool> = ledger[ledger.len() - 2..].iter().map(|c| c.opted_in).collect();
+        assert_eq!(last, [false, true], "round {round}");
+    }
 }
 
 async fn confirm_is_matched_acknowledged_and_written_back_signed(db: hearth_store::testing::TestDb) {
