@@ -499,6 +499,15 @@ async fn confirm_is_matched_acknowledged_and_written_back_signed(db: hearth_stor
     assert_eq!(reply_events(&app, org, p).await, ["reply.confirm_requested"]);
     // Nothing left to send.
     assert_eq!(hearth_server::replies::writeback::run_until_idle(&app.state).await.unwrap().claimed, 0);
+    // The loop closes through the EHR: its CONFIRMED event is what marks the appointment confirmed.
+    let confirmed = json!({"event_type": "CONFIRMED", "source_system": "epic", "patient_id": "EHR-1",
+        "appointment_id": "A-1", "appointment_datetime": "2026-01-08T10:00:00",
+        "appointment_timezone": "America/Chicago"});
+    let r =
+        hearth_server::appointments::ingest(&app.state, &system(org), vec![confirmed], false).await.unwrap();
+    assert_eq!(r.results[0].result, "updated", "{:?}", r.results[0]);
+    assert_eq!(r.results[0].notices, ["confirmation_notice"], "the EHR's event calls for the notice");
+    assert!(app.state.store.appointment(org, a).await.unwrap().participant_accepted);
 }
 
 async fn cancel_appt_is_never_delivered_as_a_confirmation(db: hearth_store::testing::TestDb) {
