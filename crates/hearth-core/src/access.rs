@@ -151,6 +151,7 @@ permissions! {
     TemplateWrite     = "template:write",     "Create, change and deactivate the organization's message templates.";
     MessageRead       = "message:read",       "Read outbound messages, their attempts and history: the outbox (every read is audited).";
     MessageSend       = "message:send",       "Send a message to a patient or address; retry or cancel a message.";
+    ReminderRuleWrite = "reminder_rule:write", "Set when reminders go out: the organization's reminder rules and their overrides per location and appointment type.";
     InboxRead         = "inbox:read",         "Read patient replies that need a person: the staff inbox (every read is audited).";
     InboxWrite        = "inbox:write",        "Work the staff inbox: assign an item, answer the patient, mark it done.";
 }
@@ -193,6 +194,7 @@ pub const GRANTS: &[(Permission, &[Role], &[ApiScope])] = &[
     (Permission::TemplateWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
     (Permission::MessageRead, CLINICAL, &[S::Read, S::Write, S::Admin]),
     (Permission::MessageSend, CLINICAL, &[S::Write, S::Admin]),
+    (Permission::ReminderRuleWrite, TEMPLATE_EDITORS, &[S::Write, S::Admin]),
     (Permission::InboxRead, INBOX_WORKERS, &[S::Read, S::Write, S::Admin]),
     (Permission::InboxWrite, INBOX_WORKERS, &[S::Write, S::Admin]),
 ];

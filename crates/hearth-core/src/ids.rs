@@ -83,6 +83,10 @@ id_type! {
     MessageAttemptId,
     /// One inbound message or provider callback as received.
     InboundMessageId,
+    /// A change still to be planned by the reminder scheduler.
+    OutreachWorkId,
+    /// One decision of the reminder planner (reminder k of an appointment at one start).
+    ReminderDecisionId,
 }
 
 id_type! {

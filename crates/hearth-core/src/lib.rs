@@ -26,7 +26,7 @@ pub use error_code::{ErrorCode, ErrorKind};
 pub use ids::{
     ApiKeyId, AppointmentEventId, AppointmentId, AuditEventId, ConsentId, DuplicateId, EhrRequestId,
     InboundMessageId, IntegrationEventId, LocationId, MergeId, MessageAttemptId, MessageId, OrgId,
-    PatientEventId, PatientId, PractitionerId, TemplateId, UserId,
+    OutreachWorkId, PatientEventId, PatientId, PractitionerId, ReminderDecisionId, TemplateId, UserId,
 };
 pub use redact::{Phi, Secret};
 pub use time::{TimeZoneName, UtcTime};

@@ -83,6 +83,9 @@ impl App {
             if state.config.outbox.workers > 0 {
                 tasks.spawn(crate::notifications::worker::run(state.clone(), cancel.clone()));
             }
+            if state.config.reminders.workers > 0 {
+                tasks.spawn(crate::reminders::run(state.clone(), cancel.clone()));
+            }
         }
         if let Some(listener) = listener {
             let router = web::router(state.clone());

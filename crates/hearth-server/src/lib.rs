@@ -17,6 +17,7 @@ pub mod keys;
 pub mod metrics;
 pub mod notifications;
 pub mod patients;
+pub mod reminders;
 pub mod replies;
 pub mod staff;
 pub mod state;

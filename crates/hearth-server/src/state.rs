@@ -33,6 +33,8 @@ pub struct Inner {
     pub providers: crate::notifications::Providers,
     /// The outbox's wake-up and outreach policy.
     pub outbox: crate::notifications::Outbox,
+    /// The reminder scheduler's wake-up.
+    pub reminders: crate::reminders::Scheduler,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             group_commit: crate::appointments::GroupCommit::default(),
             providers,
             outbox: crate::notifications::Outbox::default(),
+            reminders: crate::reminders::Scheduler::default(),
             config,
         })))
     }

@@ -39,7 +39,7 @@ pub struct AppointmentRow {
     pub updated_at: UtcTime,
 }
 
-const COLUMNS: &str = "id, org_id, source, external_id, patient_id, practitioner_id, location_id, appointment_type,
+pub(crate) const COLUMNS: &str = "id, org_id, source, external_id, patient_id, practitioner_id, location_id, appointment_type,
      start_at, time_zone, duration_minutes, status, reminders, participant_accepted, last_applied_at, created_at,
      updated_at";
 

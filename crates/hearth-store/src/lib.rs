@@ -63,6 +63,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod patients;
 pub mod practitioners;
+pub mod reminders;
 pub mod replies;
 pub mod scratch;
 pub mod sessions;

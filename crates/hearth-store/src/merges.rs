@@ -20,6 +20,8 @@ pub const PATIENT_REFERENCES: &[PatientReference] = &[
     PatientReference { table: "consents", column: "patient_id" },
     PatientReference { table: "appointments", column: "patient_id" },
     PatientReference { table: "messages", column: "patient_id" },
+    PatientReference { table: "outreach_work", column: "patient_id" },
+    PatientReference { table: "reminder_decisions", column: "patient_id" },
     PatientReference { table: "replies", column: "patient_id" },
     PatientReference { table: "ehr_requests", column: "patient_id" },
 ];

@@ -45,7 +45,7 @@ pub struct MessageRow {
     pub sent_at: Option<UtcTime>,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, org_id, patient_id, channel, to_address, from_address, subject, body, language, purpose,
      dedup_key, cause_type, cause_id, status, status_reason, sender, segments, attempts, max_attempts,
      next_attempt_at, lease_until, lease_owner, valid_until, provider, provider_id, error_code, error_text,

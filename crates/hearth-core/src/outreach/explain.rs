@@ -27,8 +27,13 @@ pub struct Explained {
 /// the booking notice went out at the window's first opening after the booking and nothing else was
 /// sent to the patient.
 pub fn explain(rule: &Rule, zone: &TimeZone, start: Timestamp, booked: Timestamp) -> Vec<Explained> {
-    let appointment =
-        Appointment { start, booked, contacts: vec![open_at_or_after(booked, rule, zone)], stopped: None };
+    let appointment = Appointment {
+        start,
+        booked,
+        contacts: vec![open_at_or_after(booked, rule, zone)],
+        stopped: None,
+        sent: vec![],
+    };
     plan(rule, zone, &[appointment], &[]).remove(0).iter().map(|p| explained(p, zone)).collect()
 }
 

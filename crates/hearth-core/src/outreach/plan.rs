@@ -21,6 +21,9 @@ pub struct Appointment {
     /// Reminders stop from this instant, for this reason (cancelled, confirmed with
     /// `stop_after_confirm`, opted out…).
     pub stopped: Option<(Timestamp, SuppressReason)>,
+    /// Reminders of this start that already went out: `(k, when)`. They stand as they were (rule 7:
+    /// never twice), and count for the caps, the gap and combining like the planned ones.
+    pub sent: Vec<(u32, Timestamp)>,
 }
 
 /// Why a reminder is not sent.
@@ -85,6 +88,8 @@ pub struct Planned {
 struct Message {
     at: Timestamp,
     about: Vec<usize>,
+    /// Already went out: nothing can join it.
+    sent: bool,
 }
 
 /// Plans every reminder of every appointment of one patient. `zone` is the patient's (fallback: the
@@ -111,7 +116,27 @@ pub fn plan(
 
     let mut out: Vec<Vec<Option<Planned>>> = dues.iter().map(|d| vec![None; d.len()]).collect();
     let mut messages: Vec<Message> = Vec::new();
+    // What went out stands first, so what is still to plan fits around it.
+    for (i, a) in appointments.iter().enumerate() {
+        for &(k, at) in &a.sent {
+            let Some(idx) = (k as usize).checked_sub(1).filter(|&x| x < offsets.len()) else { continue };
+            messages.push(Message { at, about: vec![i], sent: true });
+            let moved_by = (at != dues[i][idx]).then_some("window");
+            out[i][idx] = Some(Planned {
+                k,
+                offset: offsets[idx],
+                due: dues[i][idx],
+                send: Some(at),
+                decision: Decision::Send,
+                moved_by,
+                combined_with: Vec::new(),
+            });
+        }
+    }
     for (due_at, i, k) in order {
+        if out[i][k].is_some() {
+            continue;
+        }
         let a = &appointments[i];
         let next_due = dues[i].get(k + 1).copied();
         let planned = one(rule, zone, a, i, due_at, next_due, counted, &mut messages);
@@ -153,6 +178,7 @@ fn one(
         let day = send.to_zoned(zone.clone()).date();
         let joinable = messages.iter_mut().find(|m| {
             !m.about.contains(&i)
+                && !m.sent
                 && m.at.to_zoned(zone.clone()).date() == day
                 && m.at >= a.booked
                 && m.at <= latest
@@ -198,7 +224,7 @@ fn one(
     if last_contact.is_some_and(|t| send.duration_since(t) < rule.min_gap) {
         return result(Some(send), Decision::Skipped(Reason::RecentlyContacted), moved_by);
     }
-    messages.push(Message { at: send, about: vec![i] });
+    messages.push(Message { at: send, about: vec![i], sent: false });
     result(Some(send), Decision::Send, moved_by)
 }
 

@@ -57,7 +57,7 @@ prop_compose! {
         parts.into_iter().map(|(at, before)| {
             let start = base + SignedDuration::from_mins(at * 15);
             let booked = start - SignedDuration::from_mins(before * 15);
-            Appointment { start, booked, contacts: vec![booked], stopped: None }
+            Appointment { start, booked, contacts: vec![booked], stopped: None, sent: vec![] }
         }).collect()
     }
 }
@@ -109,6 +109,49 @@ proptest! {
             }
             let due = due(a.start, Offset::Days(days), &tz).to_zoned(tz.clone());
             prop_assert_eq!(due.datetime(), expected, "{} drifted", zone);
+        }
+    }
+
+    /// Re-planning after some reminders went out (the scheduler re-plans on every change) keeps
+    /// them where they were, never plans them again, and still keeps the caps counting them. For one
+    /// appointment under whole-day offsets (the usual case) it also sends the rest exactly as before;
+    /// with several competing for the caps, what is still queued may move.
+    #[test]
+    fn replanning_with_what_was_sent_keeps_it(zone in prop::sample::select(ZONES), rule in a_rule(), appts in appointments(), cut in 0usize..6) {
+        let tz = TimeZone::get(zone).unwrap();
+        let first = plan(&rule, &tz, &appts, &[]);
+        let mut sends: Vec<(Timestamp, usize, u32)> = first.iter().enumerate()
+            .flat_map(|(i, ps)| ps.iter().filter(|p| p.decision == Decision::Send).map(move |p| (p.send.unwrap(), i, p.k)))
+            .collect();
+        sends.sort();
+        let Some(&(now, _, _)) = sends.get(cut) else { return Ok(()) };
+        let mut later = appts.clone();
+        for &(at, i, k) in sends.iter().filter(|s| s.0 < now) {
+            later[i].sent.push((k, at));
+        }
+        let again = plan(&rule, &tz, &later, &[]);
+        let whole_days = appts.len() == 1 && rule.offsets.iter().all(|o| matches!(o, Offset::Days(_)));
+        let mut times: Vec<Timestamp> = Vec::new();
+        for ((a, b), appt) in first.iter().zip(&again).zip(&later) {
+            prop_assert_eq!(a.len(), b.len());
+            for (p, q) in a.iter().zip(b) {
+                if appt.sent.iter().any(|s| s.0 == p.k) {
+                    prop_assert_eq!((q.send, q.decision), (p.send, Decision::Send), "{}: a sent reminder moved", zone);
+                }
+                if whole_days && (p.decision == Decision::Send || q.decision == Decision::Send) {
+                    prop_assert_eq!((p.k, p.send, p.decision), (q.k, q.send, q.decision), "{} re-planned differently", zone);
+                }
+                if q.decision == Decision::Send {
+                    times.push(q.send.unwrap());
+                }
+            }
+        }
+        times.sort();
+        times.dedup();
+        for &m in &times {
+            let day = m.to_zoned(tz.clone()).date();
+            let same_day = times.iter().filter(|t| t.to_zoned(tz.clone()).date() == day).count();
+            prop_assert!(same_day <= rule.caps.per_day as usize, "{zone}: {same_day} messages on {day} after re-planning");
         }
     }
 }

@@ -49,6 +49,7 @@ fn appt(zone: &TimeZone, start: &str, booked: &str) -> Appointment {
         booked,
         contacts: vec![open_at_or_after(booked, &rule(), zone)],
         stopped: None,
+        sent: vec![],
     }
 }
 

@@ -159,6 +159,7 @@ async fn round(app: &AppState, jobs: Vec<Job>) {
         return;
     }
     app.group_commit.commits.fetch_add(1, Ordering::Relaxed);
+    app.reminders.wake();
     app.group_commit.events.fetch_add(events as u64, Ordering::Relaxed);
     let mut created: Vec<(Actor, Vec<PatientId>)> = Vec::new();
     for (job, report, ids) in done {

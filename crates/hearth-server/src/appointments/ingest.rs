@@ -47,6 +47,12 @@ pub struct EventResult {
     /// True when this event was received before: the first answer, unchanged.
     #[serde(default)]
     pub replayed: bool,
+    /// The appointment's patient (for the reminder scheduler; not part of the answer).
+    #[serde(skip)]
+    pub patient_id: Option<PatientId>,
+    /// The start before this event moved it (for the reschedule notice; not part of the answer).
+    #[serde(skip)]
+    pub previous_start: Option<UtcTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -166,6 +172,8 @@ fn rejected(errors: Vec<FieldError>) -> EventResult {
         reason: "the event is invalid; nothing was changed".into(),
         errors,
         replayed: false,
+        patient_id: None,
+        previous_start: None,
     }
 }
 
@@ -198,8 +206,9 @@ async fn one(
         other => other,
     };
     let answer = serde_json::to_string(&result).map_err(anyhow::Error::from)?;
+    let event_id = AppointmentEventId::new();
     tx.insert_appointment_event(&AppointmentEventRow {
-        id: AppointmentEventId::new(),
+        id: event_id,
         org_id: actor.org,
         appointment_id,
         source: source.clone(),
@@ -214,6 +223,7 @@ async fn one(
     })
     .await?;
     seen.answers.insert((source, message_id), answer);
+    crate::reminders::queue_change(tx, actor.org, &result, Some(event_id), now).await?;
     Ok(result)
 }
 
@@ -403,6 +413,8 @@ async fn apply(
             reason: decision.reason,
             errors: vec![],
             replayed: false,
+            patient_id: None,
+            previous_start: None,
         });
     };
     let mut result = EventResult {
@@ -415,6 +427,8 @@ async fn apply(
         reason: decision.reason.clone(),
         errors: vec![],
         replayed: false,
+        patient_id: None,
+        previous_start: None,
     };
     if decision.outcome != Outcome::Applied {
         return Ok(result);
@@ -464,6 +478,8 @@ async fn apply(
         seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
     }
     result.appointment_id = Some(row.id);
+    result.patient_id = Some(row.patient_id);
+    result.previous_start = existing.as_ref().map(|e| e.start_at).filter(|s| *s != row.start_at);
     Ok(result)
 }
 
@@ -496,6 +512,8 @@ pub(crate) async fn apply_fact(
         reason: decision.reason.clone(),
         errors: vec![],
         replayed: false,
+        patient_id: None,
+        previous_start: None,
     };
     if let (Outcome::Applied, Some(after)) = (decision.outcome, decision.state) {
         after.status.as_str().clone_into(&mut row.status);
@@ -506,9 +524,11 @@ pub(crate) async fn apply_fact(
         tx.save_appointment(&row).await?;
         result.status = Some(row.status.clone());
         result.reminders = Some(row.reminders.clone());
+        result.patient_id = Some(row.patient_id);
     }
+    let event_id = AppointmentEventId::new();
     tx.insert_appointment_event(&AppointmentEventRow {
-        id: AppointmentEventId::new(),
+        id: event_id,
         org_id: org,
         appointment_id: Some(row.id),
         source: source.to_owned(),
@@ -522,6 +542,7 @@ pub(crate) async fn apply_fact(
         result: serde_json::to_string(&result).map_err(anyhow::Error::from)?,
     })
     .await?;
+    crate::reminders::queue_change(tx, org, &result, Some(event_id), now).await?;
     Ok(Some(result))
 }
 
@@ -594,5 +615,7 @@ async fn consent(
         ),
         errors: vec![],
         replayed: false,
+        patient_id: Some(patient_id),
+        previous_start: None,
     })
 }

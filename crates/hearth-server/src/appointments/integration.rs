@@ -139,6 +139,7 @@ pub async fn receive(
     };
     tx.insert_integration_event(&row).await?;
     tx.commit().await?;
+    app.reminders.wake();
     Ok(IntegrationResult {
         id: row.id,
         outcome: row.outcome,

@@ -206,6 +206,10 @@ impl From<&AppointmentEventRow> for HistoryEntry {
 pub struct AppointmentHistory {
     pub appointment: AppointmentView,
     pub events: Vec<HistoryEntry>,
+    /// What the reminder planner decided, per start the appointment had (newest first).
+    pub reminders: Vec<crate::reminders::planning::DecisionView>,
+    /// Messages about the appointment (notices, reminders), oldest first.
+    pub messages: Vec<crate::reminders::planning::AboutMessage>,
 }
 
 pub async fn history(
@@ -217,8 +221,11 @@ pub async fn history(
     let events = app.store.appointment_events(actor.org, id).await?;
     audit::record_read(app, actor, "appointment.history_read", Some(("appointment", id.to_string())), None)
         .await?;
+    let (reminders, messages) = crate::reminders::planning::history(app, &row).await?;
     Ok(AppointmentHistory {
         appointment: AppointmentView::from(&row),
         events: events.iter().map(HistoryEntry::from).collect(),
+        reminders,
+        messages,
     })
 }

@@ -46,6 +46,7 @@ pub mod perms {
         TemplateWrite,
         MessageRead,
         MessageSend,
+        ReminderRuleWrite,
         InboxRead,
         InboxWrite,
     );

@@ -102,6 +102,10 @@ pub enum BenchCommand {
     /// N messages through the outbox workers to a loopback HTTP provider, against the raw batch-claim
     /// rate of the same store measured in the same run.
     Dispatch(bench::DispatchArgs),
+    /// The reminder planner over N appointments (default one million): first plan and re-plan after a
+    /// rule change against computing due times only, peak heap; the scheduler through the store; the
+    /// idle scheduler's CPU.
+    Reminders(bench::RemindersArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Bench(BenchCommand::Ingest(args))) => bench::ingest(args).await,
         Some(Command::Bench(BenchCommand::Export(args))) => bench::export(args).await,
         Some(Command::Bench(BenchCommand::Dispatch(args))) => bench::dispatch(args).await,
+        Some(Command::Bench(BenchCommand::Reminders(args))) => bench::reminders(args).await,
         Some(Command::Outbox(cmd)) => outbox::run(&overrides, cmd).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
         Some(Command::Reminders(RemindersCommand::Explain(args))) => reminders::explain(&args),

@@ -44,6 +44,7 @@ pub struct Config {
     /// outbox).
     pub providers: ProvidersConfig,
     pub outbox: OutboxConfig,
+    pub reminders: RemindersConfig,
     /// How patient replies are understood and answered (docs/replies.md).
     pub replies: RepliesConfig,
     /// How a patient's confirm or cancel request reaches the EHR (docs/replies.md).
@@ -94,6 +95,52 @@ pub struct PacingRule {
 
 fn default_pace_unit() -> String {
     "messages".into()
+}
+
+/// Reminder scheduling and event notices (docs/reminders.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Scheduler loops in this process (0: none; another process plans).
+    pub workers: u32,
+    /// Send event notices (booked, rescheduled, changed, canceled, missed, confirmed).
+    pub notices: bool,
+    /// What patients reply to confirm (the templates' `reply_confirm_word`).
+    pub confirm_word: String,
+    /// What patients reply to cancel, per language (others use English).
+    pub cancel_words: CancelWords,
+}
+
+/// The cancel word messages name, per built-in language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CancelWords {
+    pub en: String,
+    pub es: String,
+    pub ar: String,
+}
+
+impl Default for CancelWords {
+    fn default() -> Self {
+        Self { en: "CANCEL APPT".into(), es: "CANCELAR CITA".into(), ar: "إلغاء الموعد".into() }
+    }
+}
+
+impl CancelWords {
+    /// The word for a BCP 47 language tag (its primary language), else English.
+    pub fn for_language(&self, tag: &str) -> &str {
+        match tag.split('-').next().unwrap_or("en") {
+            "es" => &self.es,
+            "ar" => &self.ar,
+            _ => &self.en,
+        }
+    }
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        Self { workers: 1, notices: true, confirm_word: "C".into(), cancel_words: CancelWords::default() }
+    }
 }
 
 impl Default for OutboxConfig {
@@ -243,6 +290,7 @@ impl Default for Config {
             integrations: IntegrationsConfig::default(),
             providers: ProvidersConfig::default(),
             outbox: OutboxConfig::default(),
+            reminders: RemindersConfig::default(),
             replies: RepliesConfig::default(),
             writeback: WritebackConfig::default(),
         }
@@ -310,6 +358,8 @@ impl Config {
             database_max_connections: 4,
             // Tests drive the outbox by hand (`notifications::worker::run_once`).
             outbox: OutboxConfig { workers: 0, ..OutboxConfig::default() },
+            // And the scheduler (`reminders::run_once`).
+            reminders: RemindersConfig { workers: 0, ..RemindersConfig::default() },
             encryption: EncryptionConfig {
                 keys: Some(Secret::new(
                     hearth_core::crypto::Keyring::new_key_line("k1").replacen(' ', ":", 1),

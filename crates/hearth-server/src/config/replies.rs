@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RepliesConfig {
-    /// The number patients call with questions, named in the HELP answer and the acknowledgements.
-    /// Unset: the number the patient wrote to.
+    /// The number patients call with questions, named in the HELP answer and the acknowledgements
+    /// (unset: the number the patient wrote to), and in notices and reminders (unset: left empty).
     pub support_phone: Option<String>,
     /// A confirm or cancel reply counts for an appointment until this many minutes before it starts
     /// (0: until the start; negative: until that long after it).

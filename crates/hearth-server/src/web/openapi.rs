@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "appointments", description = "EHR appointment events in; appointments and their history out"),
         (name = "templates", description = "Message templates per channel, purpose and language; preview with SMS encoding"),
         (name = "messages", description = "The outbox: send messages, read them with their attempts and history, retry, cancel"),
+        (name = "reminders", description = "When reminders go out: rules per organization, location and appointment type"),
         (name = "inbox", description = "Patient replies that need a person: list, read, assign, answer, done"),
         (name = "fhir", description = "FHIR R4 (4.0.1) Patient read, search, create, update and batch")
     )

@@ -192,6 +192,7 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
         ("template_id", template.id.to_string()),
         ("export", "appointments.csv".to_owned()),
         ("message_id", message.to_string()),
+        ("scope", "appointment_type".to_owned()),
         ("inbox_item_id", inbox_item.to_string()),
     ]);
     Fixtures {
@@ -208,8 +209,8 @@ async fn fixtures(app: &TestApp, label: &str) -> Fixtures {
     }
 }
 
-/// Path parameters that name something other than a record (an export's file name).
-const NOT_IDS: &[&str] = &["{export}"];
+/// Path parameters that name something other than a record (an export's file name, a rule's scope).
+const NOT_IDS: &[&str] = &["{export}", "{scope}"];
 
 /// Whether the path names a record by id (so another organization's id must be 404).
 fn takes_ids(path: &str) -> bool {

@@ -21,6 +21,7 @@ mod outbox;
 mod outbox_crash;
 mod patients;
 mod providers;
+mod reminders;
 mod replies;
 mod schedule_upload;
 mod sensitive;

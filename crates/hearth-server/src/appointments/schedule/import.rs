@@ -208,6 +208,8 @@ mod tests {
             reason: String::new(),
             errors: vec![],
             replayed,
+            patient_id: None,
+            previous_start: None,
         };
         assert_eq!(classify(&r("created", true)), "unchanged");
         assert_eq!(classify(&r("created", false)), "created");

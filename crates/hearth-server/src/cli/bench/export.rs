@@ -240,7 +240,7 @@ async fn download(
 }
 
 /// Linux: the process's anonymous resident memory now, in KiB (0 elsewhere).
-fn anon_memory_kib() -> u64 {
+pub(super) fn anon_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

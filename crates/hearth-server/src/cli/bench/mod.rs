@@ -9,10 +9,12 @@ mod export;
 pub mod generate;
 mod ingest;
 mod names;
+mod reminders;
 
 pub use dispatch::{DispatchArgs, dispatch};
 pub use export::{ExportArgs, export};
 pub use ingest::{IngestArgs, ingest};
+pub use reminders::{RemindersArgs, reminders};
 
 use std::collections::BTreeMap;
 use std::io::Write;

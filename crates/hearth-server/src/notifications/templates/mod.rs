@@ -128,9 +128,28 @@ pub async fn render(
     location: Option<LocationId>,
     vars: &serde_json::Value,
 ) -> Result<Rendered, AppError> {
+    render_in_zone(app, org, channel, purpose, language, location, None, vars).await
+}
+
+/// [`render`], with times shown in `zone` (an appointment's own IANA zone) instead of the
+/// location's or the organization's.
+#[allow(clippy::too_many_arguments)] // render's arguments and the zone
+pub async fn render_in_zone(
+    app: &AppState,
+    org: OrgId,
+    channel: Channel,
+    purpose: Purpose,
+    language: &str,
+    location: Option<LocationId>,
+    zone: Option<&str>,
+    vars: &serde_json::Value,
+) -> Result<Rendered, AppError> {
     let language = Language::parse(language).map_err(|e| AppError::field("language", e.to_string()))?;
     let supplied = variables_from_json(vars, "variables")?;
-    let place = place(app, org, location).await?;
+    let mut place = place(app, org, location).await?;
+    if let Some(z) = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()) {
+        place.zone = z;
+    }
     let minimal = place.sensitive && purpose.has_details();
     let chosen = choose(app, org, channel, purpose, &language, &place.org_language, minimal).await?;
     finish(channel, purpose, &place, &chosen, minimal, supplied)

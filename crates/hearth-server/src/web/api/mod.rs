@@ -11,6 +11,7 @@ mod directory;
 mod inbox;
 mod messages;
 mod patients;
+mod reminders;
 mod templates;
 mod users;
 
@@ -28,5 +29,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(appointments::routes())
         .merge(templates::routes())
         .merge(messages::routes())
+        .merge(reminders::routes())
         .merge(inbox::routes())
 }

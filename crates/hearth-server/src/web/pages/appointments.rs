@@ -163,8 +163,19 @@ pub struct TimelinePage {
     pub when: String,
     /// When each event was received, local to the appointment, in order.
     pub received: Vec<String>,
+    /// Reminder decisions with local times: (start, k, offset, due, send, decision, why).
+    pub reminders: Vec<[String; 7]>,
+    /// Messages about the appointment: (local time, purpose, channel, status, reason, id).
+    pub messages: Vec<[String; 6]>,
     /// The patient's replies about it and the requests they sent to the EHR.
     pub replies: crate::replies::AppointmentReplies,
+}
+
+/// An RFC 3339 instant shown local to `zone`, to the minute.
+fn local(rfc3339: &str, zone: &str) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map_or_else(|_| rfc3339.to_owned(), |t| readable(&appointments::local_time(t.into(), zone), 16))
 }
 
 /// `2026-11-23T23:00:00.123` → `2026-11-23 23:00:00` (or to the minute with `len` 16).
@@ -206,8 +217,45 @@ async fn timeline_page(
     };
     let received =
         h.events.iter().map(|e| appointments::local_time(e.received_at, &h.appointment.time_zone)).collect();
+    let zone = h.appointment.time_zone.clone();
+    let reminders = h
+        .reminders
+        .iter()
+        .map(|d| {
+            let why = [d.reason.clone(), d.moved_by.as_ref().map(|m| format!("moved by {m}"))]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; ");
+            [
+                local(&d.start, &zone),
+                d.k.to_string(),
+                d.offset.clone(),
+                local(&d.due, &zone),
+                d.send.as_deref().map_or_else(|| "—".into(), |s| local(s, &zone)),
+                d.decision.clone(),
+                why,
+            ]
+        })
+        .collect();
+    let messages = h
+        .messages
+        .iter()
+        .map(|m| {
+            [
+                local(&m.at, &zone),
+                m.purpose.replace('_', " "),
+                m.channel.clone(),
+                m.status.clone(),
+                m.status_reason.clone().unwrap_or_default(),
+                m.id.to_string(),
+            ]
+        })
+        .collect();
     let replies = crate::replies::timeline::of_appointment(app, &auth.actor, id).await?;
     Ok(TimelinePage {
+        reminders,
+        messages,
         nav: Nav::new(&auth.actor, &auth.csrf, "/appointments"),
         replies,
         patient: names.get(&h.appointment.patient_id).cloned().unwrap_or_default(),
