@@ -74,7 +74,11 @@ async fn base(app: &AppState, org: OrgId, row: &InboundRow) -> Result<(Plan, boo
     let body = row.body.clone().unwrap_or_default();
     let now = app.clock.now();
     let opted_out = app.store.address_opted_out(org, channel.as_str(), &from).await?;
-    let reply = reply::classify(&body, opted_out);
+    // The words the organization's messages name (the reminders' confirm and cancel words).
+    let r = &app.config.reminders;
+    let cancel = [r.cancel_words.en.as_str(), r.cancel_words.es.as_str(), r.cancel_words.ar.as_str()];
+    let extra = reply::ExtraWords { confirm: &[r.confirm_word.as_str()], cancel: &cancel };
+    let reply = reply::classify_with(&body, opted_out, extra);
     let patients = app.store.patients_with_phone(org, &from).await?;
     let p = Plan {
         org,

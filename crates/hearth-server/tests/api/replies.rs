@@ -53,6 +53,7 @@ both_replies!(
     a_shared_number_resolves_by_the_prompt_and_a_combined_reminder_names_all,
     fhir_write_back_posts_an_appointment_response,
     write_back_retries_transient_failures_and_fails_on_refusal,
+    the_words_the_reminders_name_are_understood,
 );
 
 /// One request the EHR receiver got.
@@ -655,4 +656,22 @@ async fn write_back_retries_transient_failures_and_fails_on_refusal(db: hearth_s
     assert_eq!((req.status.as_str(), req.response_code.as_deref()), ("failed", Some("400")));
     app2.clock.advance(jiff::SignedDuration::from_hours(1));
     assert_eq!(hearth_server::replies::writeback::run_until_idle(&app2.state).await.unwrap().claimed, 0);
+}
+
+async fn the_words_the_reminders_name_are_understood(db: hearth_store::testing::TestDb) {
+    let app = TestApp::spawn_with(db, |c| {
+        c.providers.twilio.auth_token = Some(hearth_core::Secret::new(TOKEN));
+        c.providers.twilio.public_url = Some(format!("{PUBLIC}/"));
+        c.reminders.confirm_word = "OK".into();
+        c.reminders.cancel_words.es = "ANULAR".into();
+    })
+    .await;
+    let org = seed_org(&app, "Riverside").await;
+    let (p, a) = book(&app, org, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
+    prompt(&app, org, p, FAMILY, &[a], "appointment_reminder").await;
+    assert_eq!(text(&app, "SMk1", FAMILY, "Ok!").await.outcome.as_deref(), Some("confirm_requested"));
+    assert_eq!(text(&app, "SMk2", FAMILY, "anular").await.outcome.as_deref(), Some("cancel_requested"));
+    // The built-in words still work, and a carrier keyword is still one.
+    assert_eq!(text(&app, "SMk3", FAMILY, "C").await.outcome.as_deref(), Some("confirm_requested"));
+    assert_eq!(text(&app, "SMk4", FAMILY, "STOP").await.outcome.as_deref(), Some("opted_out"));
 }
