@@ -54,6 +54,7 @@ both_replies!(
     fhir_write_back_posts_an_appointment_response,
     write_back_retries_transient_failures_and_fails_on_refusal,
     the_words_the_reminders_name_are_understood,
+    the_schedulers_reminder_is_answered_end_to_end,
 );
 
 /// One request the EHR receiver got.
@@ -674,4 +675,70 @@ async fn the_words_the_reminders_name_are_understood(db: hearth_store::testing::
     // The built-in words still work, and a carrier keyword is still one.
     assert_eq!(text(&app, "SMk3", FAMILY, "C").await.outcome.as_deref(), Some("confirm_requested"));
     assert_eq!(text(&app, "SMk4", FAMILY, "STOP").await.outcome.as_deref(), Some("opted_out"));
+}
+
+/// One scheduler pass, then the outbox until idle.
+async fn tick(app: &TestApp) {
+    hearth_server::reminders::run_once(&app.state).await.unwrap();
+    hearth_server::notifications::worker::run_until_idle(&app.state).await.unwrap();
+}
+
+fn sent_purposes(msgs: &[hearth_store::outbox::MessageRow]) -> Vec<String> {
+    msgs.iter()
+        .filter(|m| matches!(m.status.as_str(), "sent" | "delivered"))
+        .map(|m| m.purpose.clone())
+        .collect()
+}
+
+/// Book → the booking notice and the reminder at their local times → C → a signed Confirm at the
+/// EHR → the EHR's CONFIRMED → the confirmation notice; then STOP → nothing more goes out.
+async fn the_schedulers_reminder_is_answered_end_to_end(db: hearth_store::testing::TestDb) {
+    let ehr = Receiver::start(&[200]).await;
+    let app = spawn(db, Some(&ehr.url), WritebackMethod::Webhook).await;
+    let org = seed_org(&app, "Riverside").await;
+    let at = |utc: &str| hearth_core::UtcTime::new(utc.parse().unwrap());
+    // Thursday 10:00 in Chicago; booked on Tuesday at 03:00 there.
+    let (_, a) = book(&app, org, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
+    app.clock.set(at("2026-01-06T14:30:00Z")); // 08:30 in Chicago: the window is open
+    tick(&app).await;
+    assert_eq!(sent_purposes(&messages_to(&app, org, FAMILY).await), ["appointment_booked"]);
+    app.clock.set(at("2026-01-07T16:30:00Z")); // Wednesday 10:30: the day-before reminder is due
+    tick(&app).await;
+    let msgs = messages_to(&app, org, FAMILY).await;
+    assert!(sent_purposes(&msgs).contains(&"appointment_reminder".to_owned()), "{:?}", sent_purposes(&msgs));
+    let reminder = msgs.iter().rev().find(|m| m.purpose == "appointment_reminder").unwrap();
+
+    let row = text(&app, "SMe2e1", FAMILY, "C").await;
+    assert_eq!(row.outcome.as_deref(), Some("confirm_requested"));
+    let reply = app.state.store.reply(org, row.id).await.unwrap();
+    assert_eq!((reply.prompt_message_id, reply.appointment_id), (Some(reminder.id), Some(a)));
+    hearth_server::replies::writeback::run_until_idle(&app.state).await.unwrap();
+    let hit = ehr.hits().pop().expect("the request reached the EHR");
+    let (ts, sig) = (&hit.headers["x-hearth-timestamp"], &hit.headers["x-hearth-signature"]);
+    assert!(python_verifies(SECRET, ts, sig, &hit.body));
+    assert_eq!(
+        (hit.json()["event_type"].as_str(), hit.json()["appointment_id"].as_str()),
+        (Some("Confirm"), Some("A-1"))
+    );
+    tick(&app).await;
+    assert!(sent_purposes(&messages_to(&app, org, FAMILY).await).contains(&"confirm_received".to_owned()));
+
+    // The EHR confirms: the confirmation notice goes out.
+    let confirmed = json!({"event_type": "CONFIRMED", "source_system": "epic", "patient_id": "EHR-1",
+        "appointment_id": "A-1", "appointment_datetime": "2026-01-08T10:00:00",
+        "appointment_timezone": "America/Chicago"});
+    hearth_server::appointments::ingest(&app.state, &system(org), vec![confirmed], false).await.unwrap();
+    tick(&app).await;
+    assert!(
+        sent_purposes(&messages_to(&app, org, FAMILY).await).contains(&"appointment_confirmed".to_owned())
+    );
+
+    // STOP: the confirmation of the opt-out, then nothing more, whatever the scheduler does.
+    text(&app, "SMe2e2", FAMILY, "STOP").await;
+    tick(&app).await;
+    let before = sent_purposes(&messages_to(&app, org, FAMILY).await);
+    assert_eq!(before.last().map(String::as_str), Some("opt_out"));
+    app.clock.set(at("2026-01-08T14:30:00Z"));
+    tick(&app).await;
+    assert_eq!(sent_purposes(&messages_to(&app, org, FAMILY).await), before, "nothing after STOP");
 }
