@@ -113,6 +113,26 @@ impl Store {
             .await)?)
     }
 
+    /// The unprocessed replies from the same sender as `row` (as received, e.g. `whatsapp:+34…`) that
+    /// arrived no later than it, oldest first (`row` itself last, while it is unprocessed): what must
+    /// be processed before it, so that STOP then START from one number is applied in that order.
+    pub async fn unprocessed_replies_up_to(&self, row: &InboundRow) -> Result<Vec<InboundRow>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from inbound_messages
+              where processed_at is null and kind = 'reply' and from_address = $1 and received_at <= $2
+              order by received_at, id limit 200"
+        );
+        let rows: Vec<InboundRow> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&row.from_address)
+            .bind(row.received_at)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.org_id == row.org_id && (r.received_at, r.id) <= (row.received_at, row.id))
+            .collect())
+    }
+
     /// The organization of a single-tenant installation: `Some` only when exactly one exists.
     pub async fn sole_organization(&self) -> Result<Option<OrgId>, StoreError> {
         const SQL: &str = "select id from organizations order by id limit 2";

@@ -197,21 +197,36 @@ const OPT_OUT_PHRASES: &[&str] = &[
     "الغاء الاشتراك",
 ];
 
+/// Words an organization's messages ask patients to reply besides the built-in ones (e.g. a
+/// configured confirm word `OK`), in any notation: they are normalized before matching. Carrier
+/// keywords still win: a configured cancel word `CANCEL` stays an opt-out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtraWords<'a> {
+    pub confirm: &'a [&'a str],
+    pub cancel: &'a [&'a str],
+}
+
 /// Classifies `text`. `opted_out` says whether the number is opted out on this channel (a bare YES
 /// then re-subscribes instead of confirming). Never panics, whatever the input.
 pub fn classify(text: &str, opted_out: bool) -> Reply {
+    classify_with(text, opted_out, ExtraWords::default())
+}
+
+/// [`classify`], also recognising the organization's own confirm and cancel words.
+pub fn classify_with(text: &str, opted_out: bool, extra: ExtraWords<'_>) -> Reply {
     let normalized = normalize(text);
     let n = normalized.as_str();
     let is = |list: &[&str]| list.contains(&n);
+    let is_extra = |list: &[&str]| !n.is_empty() && list.iter().any(|w| normalize(w) == n);
     let kind = if is(OPT_OUT) {
         ReplyKind::OptOut
     } else if is(OPT_IN) || (opted_out && is(YES)) {
         ReplyKind::OptIn
     } else if is(HELP) {
         ReplyKind::Help
-    } else if is(CONFIRM) || is(YES) {
+    } else if is(CONFIRM) || is(YES) || is_extra(extra.confirm) {
         ReplyKind::Confirm
-    } else if is(CANCEL) {
+    } else if is(CANCEL) || is_extra(extra.cancel) {
         ReplyKind::Cancel
     } else {
         ReplyKind::Other
@@ -449,6 +464,20 @@ mod tests {
         assert_eq!(normalize("…"), "");
         let long = "x ".repeat(1000);
         assert_eq!(normalize(&long).len(), 1999);
+    }
+
+    #[test]
+    fn an_organizations_own_words_are_recognised_but_never_over_carrier_keywords() {
+        let extra = ExtraWords { confirm: &["OK!", "vale"], cancel: &["Anular", "CANCEL"] };
+        assert_eq!(classify_with("ok", false, extra).kind, ReplyKind::Confirm);
+        assert_eq!(classify_with("Vale.", false, extra).kind, ReplyKind::Confirm);
+        assert_eq!(classify_with("ANULAR", false, extra).kind, ReplyKind::Cancel);
+        assert_eq!(classify_with("cancel", false, extra).kind, ReplyKind::OptOut);
+        assert_eq!(
+            classify_with("", false, ExtraWords { confirm: &[""], cancel: &[] }).kind,
+            ReplyKind::Other
+        );
+        assert_eq!(classify("ok", false).kind, ReplyKind::Other);
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn apply(app: &AppState, row: &InboundRow, plan: Plan) -> Result<Proce
         tx.rollback().await?;
         return Ok(Processed::Already);
     }
-    let inbox = plan.action == Action::Inbox;
+    let inbox = plan.action == Action::Inbox || plan.needs_review;
     tx.insert_reply(&reply_row(row, &plan, inbox)).await?;
     let ids: Vec<_> = plan.appointments.iter().map(|a| a.id).collect();
     tx.insert_reply_appointments(plan.org, row.id, &ids).await?;

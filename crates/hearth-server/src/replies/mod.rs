@@ -27,6 +27,7 @@ pub use timeline::{AppointmentReplies, EhrRequestView, ReplyView};
 
 use crate::error::AppError;
 use crate::state::AppState;
+use hearth_core::ErrorCode;
 
 pub const NAME: &str = "replies";
 /// A reply unprocessed for this long is picked up by the sweep (its processing task failed).
@@ -38,17 +39,49 @@ pub async fn process(app: &AppState, row: &InboundRow) -> Result<Processed, AppE
     let Some(org) = row.org_id else {
         return apply::without_organization(app, row).await;
     };
-    let plan = plan::plan(app, org, row).await?;
-    apply::apply(app, row, plan).await
+    let planned = match plan::plan(app, org, row).await {
+        Ok(p) => apply::apply(app, row, p).await,
+        Err(e) => Err(e),
+    };
+    match planned {
+        Err(e) if is_permanent(&e) => {
+            tracing::error!(reply_id = %row.id, error = %e, "reply cannot be acted on; it goes to the inbox");
+            apply::apply(app, row, plan::fallback(app, org, row).await?).await
+        }
+        other => other,
+    }
 }
 
-/// [`process`], logging a failure (by receipt id only); the receipt then stays unprocessed and the
-/// sweep tries again.
+/// A failure that trying again will not cure (refused input, a missing row), as opposed to a busy or
+/// unreachable store.
+fn is_permanent(e: &AppError) -> bool {
+    let code = e.error_code();
+    matches!(e, AppError::Fields(_))
+        || ((400..500).contains(&code.http_status()) && code != ErrorCode::Conflict)
+}
+
+/// Processes a reply the webhook just stored, after any earlier unprocessed reply from the same
+/// number (so that STOP then START is applied in that order however the tasks are scheduled),
+/// logging each outcome or failure by receipt id only. A failure leaves the receipt unprocessed for
+/// the sweep.
 pub async fn process_logged(app: &AppState, row: &InboundRow) {
-    match process(app, row).await {
-        Ok(done) => tracing::info!(reply_id = %row.id, outcome = done.outcome(), "reply processed"),
+    let mut queue = match app.store.unprocessed_replies_up_to(row).await {
+        Ok(earlier) => earlier,
         Err(e) => {
-            tracing::error!(reply_id = %row.id, error = %e, "reply not processed; the sweep will retry");
+            tracing::warn!(reply_id = %row.id, error = %e, "earlier replies not read; processing this one");
+            Vec::new()
+        }
+    };
+    if queue.last().is_none_or(|r| r.id != row.id) {
+        queue.push(row.clone());
+    }
+    for r in &queue {
+        match process(app, r).await {
+            Ok(done) => tracing::info!(reply_id = %r.id, outcome = done.outcome(), "reply processed"),
+            Err(e) => {
+                tracing::error!(reply_id = %r.id, error = %e, "reply not processed; the sweep will retry");
+                return;
+            }
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct Plan {
     pub ack: Option<NewMessage>,
     pub requests: Vec<EhrRequestRow>,
     pub now: UtcTime,
+    /// Acted on without an answer (see [`fallback`]): also put in the inbox for a person.
+    pub needs_review: bool,
 }
 
 /// The sender's number without the WhatsApp prefix, in E.164 when it parses.
@@ -65,16 +67,20 @@ pub fn sender(raw: Option<&str>, region: &str) -> String {
     Phone::parse(raw, region).map_or_else(|_| raw.to_owned(), |p| p.as_str().to_owned())
 }
 
-pub async fn plan(app: &AppState, org: OrgId, row: &InboundRow) -> Result<Plan, AppError> {
+/// The reply, classified, with the patients of its number; to the inbox unless decided otherwise.
+async fn base(app: &AppState, org: OrgId, row: &InboundRow) -> Result<(Plan, bool), AppError> {
     let channel = row.channel.as_deref().and_then(|c| c.parse::<Channel>().ok()).unwrap_or(Channel::Sms);
     let from = sender(row.from_address.as_deref(), &app.config.patients.phone_region);
     let body = row.body.clone().unwrap_or_default();
     let now = app.clock.now();
     let opted_out = app.store.address_opted_out(org, channel.as_str(), &from).await?;
-    let reply = reply::classify(&body, opted_out);
+    // The words the organization's messages name (the reminders' confirm and cancel words).
+    let r = &app.config.reminders;
+    let cancel = [r.cancel_words.en.as_str(), r.cancel_words.es.as_str(), r.cancel_words.ar.as_str()];
+    let extra = reply::ExtraWords { confirm: &[r.confirm_word.as_str()], cancel: &cancel };
+    let reply = reply::classify_with(&body, opted_out, extra);
     let patients = app.store.patients_with_phone(org, &from).await?;
-    let texts = matches!(channel, Channel::Sms | Channel::Whatsapp);
-    let mut p = Plan {
+    let p = Plan {
         org,
         channel,
         from,
@@ -90,26 +96,61 @@ pub async fn plan(app: &AppState, org: OrgId, row: &InboundRow) -> Result<Plan, 
         requests: Vec::new(),
         now,
         reply,
+        needs_review: false,
     };
+    Ok((p, opted_out))
+}
+
+/// When the plan cannot be made or applied for a reason that will not pass (a template that does
+/// not render, an address the outbox refuses): the same plan without the answer or acknowledgement,
+/// also put in the inbox (`needs_review`), so the consent change or the request still happens, a
+/// person sees that the patient got no answer, and nothing is retried forever.
+pub async fn fallback(app: &AppState, org: OrgId, row: &InboundRow) -> Result<Plan, AppError> {
+    let mut p = plan_with(app, org, row, false).await?;
+    p.needs_review = true;
+    p.outcome = match p.outcome {
+        "opted_out" => "opted_out_unanswered",
+        "opted_in" => "opted_in_unanswered",
+        "help_sent" => "help_unanswered",
+        "confirm_requested" => "confirm_requested_unanswered",
+        "cancel_requested" => "cancel_requested_unanswered",
+        other => other,
+    };
+    Ok(p)
+}
+
+pub async fn plan(app: &AppState, org: OrgId, row: &InboundRow) -> Result<Plan, AppError> {
+    plan_with(app, org, row, true).await
+}
+
+async fn plan_with(app: &AppState, org: OrgId, row: &InboundRow, answers: bool) -> Result<Plan, AppError> {
+    let (mut p, opted_out) = base(app, org, row).await?;
+    // Answers need a phone channel and a number to answer (not a short code or a sender name).
+    let texts = matches!(p.channel, Channel::Sms | Channel::Whatsapp) && p.from.starts_with('+');
+    let now = p.now;
     match p.reply.kind {
         ReplyKind::OptOut if texts => {
             (p.action, p.outcome) = (Action::OptOut, "opted_out");
             // An opted-out number gets no second confirmation: after STOP nothing more goes out.
-            if !opted_out {
+            if answers && !opted_out {
                 p.answer = Some(answer(app, row, &p, Purpose::OptOut).await?);
             }
         }
         ReplyKind::OptIn if texts => {
             (p.action, p.outcome) = (Action::OptIn, "opted_in");
-            p.answer = Some(answer(app, row, &p, Purpose::OptIn).await?);
+            if answers {
+                p.answer = Some(answer(app, row, &p, Purpose::OptIn).await?);
+            }
         }
         ReplyKind::Help if texts => {
             (p.action, p.outcome) = (Action::Help, "help_sent");
-            p.answer = Some(answer(app, row, &p, Purpose::Help).await?);
+            if answers {
+                p.answer = Some(answer(app, row, &p, Purpose::Help).await?);
+            }
         }
         kind if kind.is_intent() && texts => {
             if let Some(m) = prompts::outstanding(app, org, &p.from, now).await? {
-                request(app, row, &mut p, kind, m).await?;
+                request(app, row, &mut p, kind, m, answers).await?;
             } else {
                 p.outcome = "no_prompt";
                 likely(app, &mut p).await?;
@@ -136,6 +177,7 @@ async fn request(
     p: &mut Plan,
     kind: ReplyKind,
     m: Prompted,
+    answers: bool,
 ) -> Result<(), AppError> {
     p.action = Action::Request(kind);
     p.outcome = if kind == ReplyKind::Confirm { "confirm_requested" } else { "cancel_requested" };
@@ -148,7 +190,9 @@ async fn request(
         }
     }
     p.appointments = m.appointments;
-    p.ack = acknowledgement(app, row, p, kind, &m.prompt.language).await?;
+    if answers {
+        p.ack = acknowledgement(app, row, p, kind, &m.prompt.language).await?;
+    }
     Ok(())
 }
 

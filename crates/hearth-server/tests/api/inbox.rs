@@ -17,6 +17,7 @@ both_replies!(
     staff_work_the_inbox_through_the_api_and_the_pages,
     a_webhook_delivered_three_times_is_processed_once,
     replies_left_unprocessed_by_a_crash_are_processed_when_workers_start,
+    a_reply_that_cannot_be_answered_is_still_acted_on_and_shown_to_a_person,
 );
 
 const PHONE: &str = "+13125550143";
@@ -321,4 +322,25 @@ async fn replies_left_unprocessed_by_a_crash_are_processed_when_workers_start(
     assert_eq!(reply_events(&app, org, p).await, ["reply.cancel_requested"]);
     cancel.cancel();
     run.await.unwrap().unwrap();
+}
+
+async fn a_reply_that_cannot_be_answered_is_still_acted_on_and_shown_to_a_person(
+    db: hearth_store::testing::TestDb,
+) {
+    let app = spawn(db, None, WritebackMethod::None).await;
+    // A name so long that no answer naming it fits in one message (1,600 characters): rendering fails.
+    let org = seed_org(&app, &"Riverside Community Health ".repeat(70)).await;
+    let (p, _) = book(&app, org, "EHR-1", PHONE, "A-1", "2026-01-08T10:00:00").await;
+    let r = text(&app, "SMn1", PHONE, "STOP").await;
+    assert_eq!(r.outcome.as_deref(), Some("opted_out_unanswered"));
+    assert!(!app.state.store.consents(org, p).await.unwrap().last().unwrap().opted_in, "the opt-out holds");
+    let reply = app.state.store.reply(org, r.id).await.unwrap();
+    assert_eq!((reply.kind.as_str(), reply.inbox_status.as_deref()), ("opt_out", Some("open")));
+    assert!(messages_to(&app, org, PHONE).await.is_empty(), "no half-made answer");
+    let r = text(&app, "SMn2", PHONE, "HELP").await;
+    assert_eq!(r.outcome.as_deref(), Some("help_unanswered"));
+    assert!(
+        app.state.store.unprocessed_inbound("reply", 10).await.unwrap().is_empty(),
+        "nothing left to retry"
+    );
 }

@@ -53,6 +53,8 @@ both_replies!(
     a_shared_number_resolves_by_the_prompt_and_a_combined_reminder_names_all,
     fhir_write_back_posts_an_appointment_response,
     write_back_retries_transient_failures_and_fails_on_refusal,
+    the_words_the_reminders_name_are_understood,
+    the_schedulers_reminder_is_answered_end_to_end,
 );
 
 /// One request the EHR receiver got.
@@ -426,6 +428,17 @@ async fn start_help_and_yes_from_an_opted_out_number(db: hearth_store::testing::
     );
     // Back on: reminders go out again.
     prompt(&app, org, p, FAMILY, &[a], "appointment_reminder").await;
+    // STOP then START in quick succession (their processing tasks race): applied in arrival order.
+    for round in 0..5 {
+        let (stop, start) = (format!("SMq{round}a"), format!("SMq{round}b"));
+        assert_eq!(post_reply(&app, &stop, FAMILY, "STOP").await, 200);
+        assert_eq!(post_reply(&app, &start, FAMILY, "START").await, 200);
+        processed(&app, &stop).await;
+        processed(&app, &start).await;
+        let ledger = consents(&app, org, p).await;
+        let last: Vec<bool> = ledger[ledger.len() - 2..].iter().map(|c| c.opted_in).collect();
+        assert_eq!(last, [false, true], "round {round}");
+    }
 }
 
 async fn confirm_is_matched_acknowledged_and_written_back_signed(db: hearth_store::testing::TestDb) {
@@ -488,6 +501,15 @@ async fn confirm_is_matched_acknowledged_and_written_back_signed(db: hearth_stor
     assert_eq!(reply_events(&app, org, p).await, ["reply.confirm_requested"]);
     // Nothing left to send.
     assert_eq!(hearth_server::replies::writeback::run_until_idle(&app.state).await.unwrap().claimed, 0);
+    // The loop closes through the EHR: its CONFIRMED event is what marks the appointment confirmed.
+    let confirmed = json!({"event_type": "CONFIRMED", "source_system": "epic", "patient_id": "EHR-1",
+        "appointment_id": "A-1", "appointment_datetime": "2026-01-08T10:00:00",
+        "appointment_timezone": "America/Chicago"});
+    let r =
+        hearth_server::appointments::ingest(&app.state, &system(org), vec![confirmed], false).await.unwrap();
+    assert_eq!(r.results[0].result, "updated", "{:?}", r.results[0]);
+    assert_eq!(r.results[0].notices, ["confirmation_notice"], "the EHR's event calls for the notice");
+    assert!(app.state.store.appointment(org, a).await.unwrap().participant_accepted);
 }
 
 async fn cancel_appt_is_never_delivered_as_a_confirmation(db: hearth_store::testing::TestDb) {
@@ -635,4 +657,88 @@ async fn write_back_retries_transient_failures_and_fails_on_refusal(db: hearth_s
     assert_eq!((req.status.as_str(), req.response_code.as_deref()), ("failed", Some("400")));
     app2.clock.advance(jiff::SignedDuration::from_hours(1));
     assert_eq!(hearth_server::replies::writeback::run_until_idle(&app2.state).await.unwrap().claimed, 0);
+}
+
+async fn the_words_the_reminders_name_are_understood(db: hearth_store::testing::TestDb) {
+    let app = TestApp::spawn_with(db, |c| {
+        c.providers.twilio.auth_token = Some(hearth_core::Secret::new(TOKEN));
+        c.providers.twilio.public_url = Some(format!("{PUBLIC}/"));
+        c.reminders.confirm_word = "OK".into();
+        c.reminders.cancel_words.es = "ANULAR".into();
+    })
+    .await;
+    let org = seed_org(&app, "Riverside").await;
+    let (p, a) = book(&app, org, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
+    prompt(&app, org, p, FAMILY, &[a], "appointment_reminder").await;
+    assert_eq!(text(&app, "SMk1", FAMILY, "Ok!").await.outcome.as_deref(), Some("confirm_requested"));
+    assert_eq!(text(&app, "SMk2", FAMILY, "anular").await.outcome.as_deref(), Some("cancel_requested"));
+    // The built-in words still work, and a carrier keyword is still one.
+    assert_eq!(text(&app, "SMk3", FAMILY, "C").await.outcome.as_deref(), Some("confirm_requested"));
+    assert_eq!(text(&app, "SMk4", FAMILY, "STOP").await.outcome.as_deref(), Some("opted_out"));
+}
+
+/// One scheduler pass, then the outbox until idle.
+async fn tick(app: &TestApp) {
+    hearth_server::reminders::run_once(&app.state).await.unwrap();
+    hearth_server::notifications::worker::run_until_idle(&app.state).await.unwrap();
+}
+
+fn sent_purposes(msgs: &[hearth_store::outbox::MessageRow]) -> Vec<String> {
+    msgs.iter()
+        .filter(|m| matches!(m.status.as_str(), "sent" | "delivered"))
+        .map(|m| m.purpose.clone())
+        .collect()
+}
+
+/// Book → the booking notice and the reminder at their local times → C → a signed Confirm at the
+/// EHR → the EHR's CONFIRMED → the confirmation notice; then STOP → nothing more goes out.
+async fn the_schedulers_reminder_is_answered_end_to_end(db: hearth_store::testing::TestDb) {
+    let ehr = Receiver::start(&[200]).await;
+    let app = spawn(db, Some(&ehr.url), WritebackMethod::Webhook).await;
+    let org = seed_org(&app, "Riverside").await;
+    let at = |utc: &str| hearth_core::UtcTime::new(utc.parse().unwrap());
+    // Thursday 10:00 in Chicago; booked on Tuesday at 03:00 there.
+    let (_, a) = book(&app, org, "EHR-1", FAMILY, "A-1", "2026-01-08T10:00:00").await;
+    app.clock.set(at("2026-01-06T14:30:00Z")); // 08:30 in Chicago: the window is open
+    tick(&app).await;
+    assert_eq!(sent_purposes(&messages_to(&app, org, FAMILY).await), ["appointment_booked"]);
+    app.clock.set(at("2026-01-07T16:30:00Z")); // Wednesday 10:30: the day-before reminder is due
+    tick(&app).await;
+    let msgs = messages_to(&app, org, FAMILY).await;
+    assert!(sent_purposes(&msgs).contains(&"appointment_reminder".to_owned()), "{:?}", sent_purposes(&msgs));
+    let reminder = msgs.iter().rev().find(|m| m.purpose == "appointment_reminder").unwrap();
+
+    let row = text(&app, "SMe2e1", FAMILY, "C").await;
+    assert_eq!(row.outcome.as_deref(), Some("confirm_requested"));
+    let reply = app.state.store.reply(org, row.id).await.unwrap();
+    assert_eq!((reply.prompt_message_id, reply.appointment_id), (Some(reminder.id), Some(a)));
+    hearth_server::replies::writeback::run_until_idle(&app.state).await.unwrap();
+    let hit = ehr.hits().pop().expect("the request reached the EHR");
+    let (ts, sig) = (&hit.headers["x-hearth-timestamp"], &hit.headers["x-hearth-signature"]);
+    assert!(python_verifies(SECRET, ts, sig, &hit.body));
+    assert_eq!(
+        (hit.json()["event_type"].as_str(), hit.json()["appointment_id"].as_str()),
+        (Some("Confirm"), Some("A-1"))
+    );
+    tick(&app).await;
+    assert!(sent_purposes(&messages_to(&app, org, FAMILY).await).contains(&"confirm_received".to_owned()));
+
+    // The EHR confirms: the confirmation notice goes out.
+    let confirmed = json!({"event_type": "CONFIRMED", "source_system": "epic", "patient_id": "EHR-1",
+        "appointment_id": "A-1", "appointment_datetime": "2026-01-08T10:00:00",
+        "appointment_timezone": "America/Chicago"});
+    hearth_server::appointments::ingest(&app.state, &system(org), vec![confirmed], false).await.unwrap();
+    tick(&app).await;
+    assert!(
+        sent_purposes(&messages_to(&app, org, FAMILY).await).contains(&"appointment_confirmed".to_owned())
+    );
+
+    // STOP: the confirmation of the opt-out, then nothing more, whatever the scheduler does.
+    text(&app, "SMe2e2", FAMILY, "STOP").await;
+    tick(&app).await;
+    let before = sent_purposes(&messages_to(&app, org, FAMILY).await);
+    assert_eq!(before.last().map(String::as_str), Some("opt_out"));
+    app.clock.set(at("2026-01-08T14:30:00Z"));
+    tick(&app).await;
+    assert_eq!(sent_purposes(&messages_to(&app, org, FAMILY).await), before, "nothing after STOP");
 }
