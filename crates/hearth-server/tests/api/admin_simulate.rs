@@ -3,7 +3,7 @@
 //! the same seed again is all replays; refused to anyone but administrators, and without the CSRF
 //! token.
 
-use hearth_core::{Clock as _, OrgId, Role};
+use hearth_core::{OrgId, Role};
 use hearth_store::appointments::AppointmentFilter;
 use reqwest::Method;
 
