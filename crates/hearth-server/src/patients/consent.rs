@@ -128,6 +128,8 @@ pub async fn record_consent(
     };
     let mut tx = app.store.begin().await?;
     tx.append_consent(actor.org, &row).await?;
+    // The patient's reminders follow the consent (stopped ones resume, queued ones stop).
+    crate::reminders::queue_replan(&mut tx, actor.org, id, now).await?;
     let action = if row.opted_in { "patient.consent_opt_in" } else { "patient.consent_opt_out" };
     audit::record(
         &mut tx,
@@ -140,6 +142,7 @@ pub async fn record_consent(
     )
     .await?;
     tx.commit().await?;
+    app.reminders.wake();
     ledger(app, actor, id).await
 }
 

@@ -200,7 +200,7 @@ pub async fn plan_patient(
                 if let Some(m) = message_id {
                     used.insert(m);
                 }
-                decisions.push(decision_row(a, p, message_id, inp.recipient.is_some(), now));
+                decisions.push(decision_row(a, p, message_id, unreachable(&inp), now));
             }
         }
     }
@@ -246,7 +246,7 @@ async fn send_group(
     now: UtcTime,
     report: &mut PlanReport,
 ) -> Result<Option<MessageId>, AppError> {
-    let Some(to) = &inp.recipient else { return Ok(None) };
+    let Some(to) = inp.recipient.as_ref().filter(|_| inp.consented) else { return Ok(None) };
     let about: Vec<&AppointmentRow> = group.iter().map(|&(j, _)| rows[j]).collect();
     let valid_until = about.iter().map(|a| a.start_at.plus(-rule.min_lead)).min();
     let ids = about.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(",");
@@ -318,18 +318,28 @@ async fn send_group(
 /// Re-enqueues of one reminder after cancellations, at most.
 const MAX_REVISIONS: u32 = 5;
 
+/// Why nothing can be sent to the patient now, if so: no usable address, or no consent for it.
+fn unreachable(inp: &Inputs) -> Option<&'static str> {
+    match (&inp.recipient, inp.consented) {
+        (None, _) => Some("no_address"),
+        (Some(_), false) => Some("no_consent"),
+        (Some(_), true) => None,
+    }
+}
+
 fn decision_row(
     a: &AppointmentRow,
     p: &Planned,
     message_id: Option<MessageId>,
-    reachable: bool,
+    unreachable: Option<&'static str>,
     now: UtcTime,
 ) -> DecisionRow {
-    let (decision, reason) = match p.decision {
-        Decision::Send if !reachable => ("dropped", Some("no_address".to_owned())),
-        Decision::Send => ("send", None),
-        Decision::Skipped(r) => ("skipped", Some(reason_text(r))),
-        Decision::Dropped(r) => ("dropped", Some(reason_text(r))),
+    let (decision, reason) = match (p.decision, unreachable) {
+        (Decision::Send, _) if message_id.is_some() => ("send", None),
+        (Decision::Send, Some(why)) => ("dropped", Some(why.to_owned())),
+        (Decision::Send, None) => ("send", None),
+        (Decision::Skipped(r), _) => ("skipped", Some(reason_text(r))),
+        (Decision::Dropped(r), _) => ("dropped", Some(reason_text(r))),
     };
     DecisionRow {
         id: hearth_core::ReminderDecisionId::new(),
@@ -372,7 +382,11 @@ async fn cancel_unused(
                 .iter()
                 .any(|a| a.id == *id && matches!(reminders_of(a), Reminders::Suppressed(_)))
         });
-        let reason = if suppressed { "suppressed" } else { "replanned" };
+        let reason = match (suppressed, unreachable(inp)) {
+            (_, Some(why)) => why,
+            (true, None) => "suppressed",
+            (false, None) => "replanned",
+        };
         if tx.cancel_queued_message(m.org_id, m.id, reason, now).await? {
             tx.insert_history(&[HistoryRow {
                 org_id: m.org_id,

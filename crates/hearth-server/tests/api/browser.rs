@@ -63,7 +63,15 @@ fn hearth(dir: &std::path::Path) -> Command {
 
 /// Starts Hearth in a fresh directory with a PX admin whose password is `password`.
 fn start(email: &str, password: &str) -> Server {
+    start_with(email, password, "")
+}
+
+/// [`start`] with a `hearth.toml` in the directory.
+fn start_with(email: &str, password: &str, toml: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    if !toml.is_empty() {
+        std::fs::write(dir.path().join("hearth.toml"), toml).unwrap();
+    }
     let mut admin = hearth(dir.path())
         .args([
             "admin",
@@ -175,4 +183,14 @@ fn outbox_list_filter_and_one_message() {
     let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
     let server = start(email, password);
     run_scenario(&server.url, "outbox", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}
+
+#[test]
+fn reminders_replies_and_the_moving_clock() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start_with(email, password, "[simulator]\nclock = true\n");
+    run_scenario(&server.url, "reminders", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
 }

@@ -227,6 +227,7 @@ async fn timeline_page(
                 .flatten()
                 .collect::<Vec<_>>()
                 .join("; ");
+            let why = if why.is_empty() { "—".to_owned() } else { why };
             [
                 local(&d.start, &zone),
                 d.k.to_string(),
