@@ -186,7 +186,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Bench(BenchCommand::Reminders(args))) => bench::reminders(args).await,
         Some(Command::Outbox(cmd)) => outbox::run(&overrides, cmd).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
-        Some(Command::Reminders(RemindersCommand::Explain(args))) => reminders::explain(&args),
+        Some(Command::Reminders(RemindersCommand::Explain(args))) => {
+            reminders::explain(&overrides, &args).await
+        }
         Some(Command::Simulate(args)) => simulate::simulate(args).await,
         Some(Command::Serve) | None => serve::run(&overrides).await,
     }

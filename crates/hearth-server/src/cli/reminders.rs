@@ -30,13 +30,21 @@ pub struct ExplainArgs {
     /// Never remind within this long after another message about the appointment [default: 12h].
     #[arg(long, value_name = "LENGTH")]
     pub min_gap: Option<String>,
+    /// The organization whose rule is the base [default: the only organization of this Hearth's
+    /// database, if it has exactly one; else the spec's rule].
+    #[arg(long, value_name = "UUID")]
+    pub org: Option<hearth_core::OrgId>,
     /// Print {"reminders":[{"k","due_local","send_local","send_utc","decision","reason"}]}.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let (rule, zone, start, booked) = match parse(args) {
+pub async fn explain(overrides: &crate::config::Overrides, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    let (base, whose) = match organization_rule(overrides, args.org).await {
+        Some(rule) => (rule, "the organization's rule"),
+        None => (Rule::default(), "the spec's rule"),
+    };
+    let (rule, zone, start, booked) = match parse(args, base) {
         Ok(parsed) => parsed,
         Err(message) => {
             writeln!(std::io::stderr().lock(), "hearth reminders explain: {message}")?;
@@ -51,10 +59,11 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "appointment {} {} booked {}; offsets {}, window {}, min lead {}, min gap {}",
+        "appointment {} {} booked {}; {whose}{}: offsets {}, window {}, min lead {}, min gap {}",
         args.start,
         args.zone,
         args.booked,
+        if has_options(args) { " with the options given" } else { "" },
         rule.offsets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         rule.window,
         Offset::Exact(rule.min_lead),
@@ -76,8 +85,39 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rule (the spec's, with the options given) and the times; errors name the option.
-fn parse(args: &ExplainArgs) -> Result<(Rule, TimeZone, jiff::Timestamp, jiff::Timestamp), String> {
+fn has_options(args: &ExplainArgs) -> bool {
+    args.offsets.is_some() || args.window.is_some() || args.min_lead.is_some() || args.min_gap.is_some()
+}
+
+/// The organization's stored rule, when this Hearth's database exists (nothing is created) and the
+/// organization is named or the only one.
+async fn organization_rule(
+    overrides: &crate::config::Overrides,
+    org: Option<hearth_core::OrgId>,
+) -> Option<Rule> {
+    let (config, _) = crate::config::load(overrides, &super::env_vars()).ok()?;
+    if config.database_url.is_none() && !config.data_dir.join("hearth.db").exists() {
+        return None;
+    }
+    let opts = hearth_store::StoreOptions { max_connections: 1, ..hearth_store::StoreOptions::default() };
+    let store = hearth_store::Store::connect(config.database_url().expose(), &opts).await.ok()?;
+    let org = match org {
+        Some(o) => Some(o),
+        None => store.sole_organization().await.ok().flatten(),
+    };
+    let rule = match org {
+        Some(o) => crate::reminders::rules::stored_organization_rule(&store, o).await,
+        None => None,
+    };
+    store.close().await;
+    rule
+}
+
+/// The rule (`base`, with the options given) and the times; errors name the option.
+fn parse(
+    args: &ExplainArgs,
+    base: Rule,
+) -> Result<(Rule, TimeZone, jiff::Timestamp, jiff::Timestamp), String> {
     let zone = TimeZone::get(&args.zone)
         .map_err(|_| format!("--zone: `{}` is not an IANA time zone (e.g. Europe/London)", args.zone))?;
     let local = |name: &str, text: &str| {
@@ -90,7 +130,7 @@ fn parse(args: &ExplainArgs) -> Result<(Rule, TimeZone, jiff::Timestamp, jiff::T
     };
     let start = local("--start", &args.start)?;
     let booked = local("--booked", &args.booked)?;
-    let mut rule = Rule::default();
+    let mut rule = base;
     if let Some(list) = &args.offsets {
         rule.offsets = list
             .iter()

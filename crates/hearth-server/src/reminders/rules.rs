@@ -138,14 +138,10 @@ fn parse_stored(json: &str) -> Option<Rule> {
     serde_json::from_str::<RuleText>(json).ok().and_then(|t| t.to_rule().ok())
 }
 
-/// The organization's rule (else the spec's): what `hearth reminders explain` uses by default.
-pub async fn organization_rule(app: &AppState, org: OrgId) -> Result<Rule, AppError> {
-    let rules = app.store.reminder_rules(org).await?;
-    Ok(rules
-        .iter()
-        .find(|r| r.scope == "organization")
-        .and_then(|r| parse_stored(&r.rule))
-        .unwrap_or_default())
+/// The organization's own rule, if it has set one (what `hearth reminders explain` starts from).
+pub async fn stored_organization_rule(store: &hearth_store::Store, org: OrgId) -> Option<Rule> {
+    let rules = store.reminder_rules(org).await.ok()?;
+    rules.iter().find(|r| r.scope == "organization").and_then(|r| parse_stored(&r.rule))
 }
 
 pub async fn list(app: &AppState, actor: &Actor) -> Result<Vec<RuleView>, AppError> {

@@ -242,3 +242,58 @@ fn reminders_explain_prints_each_decision_local_and_utc() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--offsets: `48x` is not a length"));
 }
+
+/// Without rule options, `explain` starts from the organization's stored rule (the only
+/// organization of the database in the working directory); options still override it.
+#[tokio::test]
+async fn reminders_explain_starts_from_the_organizations_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut admin = hearth(dir.path())
+        .args([
+            "admin",
+            "create",
+            "--org",
+            "Harbor Clinic",
+            "--email",
+            "a@harbor.example",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut admin.stdin.take().unwrap(), b"plum tree at dawn 42\n").unwrap();
+    assert!(admin.wait().unwrap().success());
+    let url = format!("sqlite://{}", dir.path().join("hearth-data/hearth.db").display());
+    let store = hearth_store::Store::connect(&url, &hearth_store::StoreOptions::default()).await.unwrap();
+    let org = store.sole_organization().await.unwrap().unwrap();
+    let text =
+        hearth_server::reminders::rules::RuleText { offsets: vec!["72h".into()], ..Default::default() };
+    let mut tx = store.begin().await.unwrap();
+    tx.put_reminder_rule(&hearth_store::reminders::RuleRow {
+        org_id: org,
+        scope: "organization".into(),
+        scope_key: String::new(),
+        rule: serde_json::to_string(&text).unwrap(),
+        updated_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    let run = |extra: &[&str]| {
+        let out = hearth(dir.path())
+            .args(["reminders", "explain", "--start", "2026-10-26T09:30", "--zone", "Europe/London"])
+            .args(["--booked", "2026-10-20T12:00"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let own = run(&[]);
+    assert!(own.contains("the organization's rule: offsets 72h"), "{own}");
+    assert!(own.contains("reminder 1 (72h before): due 2026-10-23T09:30"), "{own}");
+    let given = run(&["--offsets", "24h"]);
+    assert!(given.contains("the organization's rule with the options given: offsets 24h"), "{given}");
+}
