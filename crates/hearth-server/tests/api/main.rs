@@ -26,6 +26,7 @@ mod replies;
 mod schedule_upload;
 mod sensitive;
 mod simulate;
+mod survey_results;
 mod survey_webhook;
 mod surveys;
 mod system;
