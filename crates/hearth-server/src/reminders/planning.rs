@@ -252,7 +252,7 @@ async fn send_group(
         inp.messages.iter().find(|m| Some(m.id) == d.message_id && m.status == MessageStatus::Queued.as_str())
     });
     if let Some(m) = existing {
-        let changed = m.next_attempt_at.map(|t| t.get()) != Some(send.max(now.get()))
+        let changed = m.next_attempt_at.map(hearth_core::UtcTime::get) != Some(send.max(now.get()))
             || m.body != rendered.body
             || m.cause_id.as_deref() != Some(ids.as_str());
         if changed {

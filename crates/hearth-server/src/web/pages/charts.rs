@@ -52,7 +52,7 @@ pub fn bars(name: &str, rows: &[Bar], max: Option<f64>) -> String {
         r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{}" focusable="false">"#,
         esc(&alt)
     );
-    let room = WIDTH - LABEL_W - 56.0;
+    let room = WIDTH - LABEL_W - 84.0;
     for (i, r) in rows.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let y = i as f64 * ROW_H + 2.0;
@@ -83,7 +83,7 @@ pub fn trend(name: &str, points: &[(String, f64)], lo: f64, hi: f64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let x = |i: usize| {
         if points.len() <= 1 {
-            (left + WIDTH) / 2.0
+            f64::midpoint(left, WIDTH)
         } else {
             left + 8.0 + i as f64 * (WIDTH - left - 24.0) / (points.len() - 1) as f64
         }
@@ -138,7 +138,7 @@ mod tests {
         let svg = bars("Funnel", &rows, None);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(r#"aria-label="Funnel: Dr &lt;Okafor&gt; &amp; co 2 (67%); none 0""#), "{svg}");
-        assert!(svg.contains(r#"width="152.0""#), "the largest bar fills the room: {svg}");
+        assert!(svg.contains(r#"width="124.0""#), "the largest bar fills the room: {svg}");
         assert!(svg.contains(r#"width="0.0""#), "an empty bar is empty");
         assert!(!svg.contains("<script") && !svg.contains("http"));
     }

@@ -201,7 +201,8 @@ fn query_string(f: &ResultsQuery) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
-/// The score's range: its bands' bounds, else the values seen (at least 0).
+/// The score's range: its bands' bounds, else what its items' options allow (a sum adds their
+/// highest ordinals, a mean takes the highest), else the values seen.
 fn range(ins: &hearth_core::survey::Instrument, s: &results::ScoreSummary) -> (f64, f64) {
     let rule = ins.scores.iter().find(|r| r.name == s.name);
     let bands = rule.map(|r| r.bands.as_slice()).unwrap_or_default();
@@ -210,8 +211,22 @@ fn range(ins: &hearth_core::survey::Instrument, s: &results::ScoreSummary) -> (f
         let hi = bands.iter().map(|b| b.max).fold(f64::NEG_INFINITY, f64::max);
         return (lo.min(0.0), hi);
     }
-    let vals: Vec<f64> = s.values.keys().filter_map(|k| k.parse().ok()).collect();
-    (vals.iter().copied().fold(0.0, f64::min), vals.iter().copied().fold(1.0, f64::max))
+    let seen: Vec<f64> = s.values.keys().filter_map(|k| k.parse().ok()).collect();
+    let seen_hi = seen.iter().copied().fold(1.0, f64::max);
+    let tops: Vec<f64> = rule
+        .map(|r| r.items.iter().filter_map(|i| ins.item(i)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.options.iter().filter_map(|o| o.ordinal).reduce(f64::max))
+        .collect();
+    let hi = match rule.map(|r| &r.method) {
+        Some(hearth_core::survey::Method::Sum) if !tops.is_empty() => tops.iter().sum(),
+        Some(hearth_core::survey::Method::Mean) if !tops.is_empty() => {
+            tops.iter().copied().fold(0.0, f64::max)
+        }
+        _ => seen_hi,
+    };
+    (seen.iter().copied().fold(0.0, f64::min), hi.max(seen_hi))
 }
 
 pub async fn show(
