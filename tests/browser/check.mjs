@@ -2,7 +2,8 @@
 //   HEARTH_URL=http://127.0.0.1:PORT HEARTH_SCENARIO=staff HEARTH_SCREENSHOTS=dir node check.mjs
 // Fails on a broken expectation, a console error, a CSP violation, a failed request, or any request
 // that leaves the machine. Screenshots are full-page PNGs at a phone's size (390×844).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -59,6 +60,26 @@ page.on('requestfailed', (r) => {
   if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
 });
 
+// axe-core, evaluated in the page through the DevTools protocol (the page's CSP allows no script):
+// every WCAG 2.0/2.1 A and AA rule; each violation is a problem of the run.
+const require = createRequire(import.meta.url);
+let axeSource = null;
+let axeRuns = 0;
+const axe = async (label) => {
+  axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'],
+    });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }));
+  });
+  axeRuns += 1;
+  for (const v of violations) problems.push(`axe ${v.id} (${v.impact}) on ${label} ${page.url()}: ${v.help}\n  ${v.nodes.join('\n  ')}`);
+  return violations.length;
+};
+
 let step = 0;
 const shot = async (name) => {
   step += 1;
@@ -71,7 +92,7 @@ const expect = (cond, message) => { if (!cond) throw new Error(`expectation fail
 let failure = null;
 try {
   const { run } = await import(join(here, 'scenarios', `${scenario}.mjs`));
-  await run({ page, base, shot, expect });
+  await run({ page, base, shot, expect, axe });
 } catch (e) {
   failure = e;
   try { await shot('failure'); } catch { /* the page may be gone */ }
@@ -81,5 +102,5 @@ await browser.close();
 const ok = !failure && problems.length === 0;
 if (failure) console.error(String(failure.stack ?? failure));
 for (const p of problems) console.error(p);
-console.log(JSON.stringify({ scenario, ok, screenshots: shots, shots_taken: step, problems: problems.length, error: failure ? String(failure.message) : null }));
+console.log(JSON.stringify({ scenario, ok, screenshots: shots, shots_taken: step, axe_runs: axeRuns, problems: problems.length, error: failure ? String(failure.message) : null }));
 process.exit(ok ? 0 : 1);

@@ -67,6 +67,7 @@ pub mod reminders;
 pub mod replies;
 pub mod scratch;
 pub mod sessions;
+pub mod survey_results;
 pub mod surveys;
 pub mod templates;
 pub mod users;

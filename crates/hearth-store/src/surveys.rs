@@ -105,7 +105,7 @@ pub struct ResponseRow {
     pub authored_at: UtcTime,
 }
 
-const RESP_COLUMNS: &str =
+pub(crate) const RESP_COLUMNS: &str =
     "id, org_id, questionnaire_id, invitation_id, patient_id, appointment_id, practitioner_id,
      location_id, appointment_type, visit_week, anonymous, language, resource, scores, authored_at";
 

@@ -106,6 +106,9 @@ pub enum BenchCommand {
     /// rule change against computing due times only, peak heap; the scheduler through the store; the
     /// idle scheduler's CPU.
     Reminders(bench::RemindersArgs),
+    /// The public survey page at a fixed rate (default 1,000 requests/s, open loop): p50/p95/p99
+    /// against a hello-world axum server driven the same way in the same run.
+    SurveyPage(bench::SurveyPageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Bench(BenchCommand::Export(args))) => bench::export(args).await,
         Some(Command::Bench(BenchCommand::Dispatch(args))) => bench::dispatch(args).await,
         Some(Command::Bench(BenchCommand::Reminders(args))) => bench::reminders(args).await,
+        Some(Command::Bench(BenchCommand::SurveyPage(args))) => bench::survey_page(args).await,
         Some(Command::Outbox(cmd)) => outbox::run(&overrides, cmd).await,
         Some(Command::Import(ImportCommand::Schedule(args))) => import::schedule(&overrides, args).await,
         Some(Command::Reminders(RemindersCommand::Explain(args))) => {

@@ -8,6 +8,7 @@ pub mod invite;
 pub mod questionnaires;
 pub mod respond;
 pub mod results;
+pub mod results_csv;
 pub mod rules;
 pub mod webhook;
 

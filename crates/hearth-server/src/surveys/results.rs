@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use hearth_core::survey::{QuestionnaireId, Score};
-use serde::Serialize;
-use utoipa::ToSchema;
+use hearth_store::survey_results::ResultsFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::audit;
 use crate::auth::Actor;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 
 /// One group's mean score and count.
@@ -46,6 +47,61 @@ pub struct SurveyResults {
     pub scores: Vec<ScoreSummary>,
 }
 
+/// The filters of the results, their page and their exports (empty values are ignored, as a page's
+/// form sends them).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    /// Only visits with this practitioner (id).
+    #[serde(default)]
+    pub practitioner: Option<String>,
+    /// Only visits at this location (id).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// From this ISO week of the visit, e.g. `2026-W02` (inclusive).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// To this ISO week (inclusive).
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+impl ResultsQuery {
+    /// The store's filter; every bad value is named.
+    pub fn filter(&self) -> Result<ResultsFilter, AppError> {
+        let mut errors = Vec::new();
+        let given =
+            |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let mut id = |name: &str, v: &Option<String>| -> Option<uuid::Uuid> {
+            let v = given(v)?;
+            v.parse().map_err(|_| errors.push(FieldError::new(name, "expected an id"))).ok()
+        };
+        let practitioner = id("practitioner", &self.practitioner).map(Into::into);
+        let location = id("location", &self.location).map(Into::into);
+        let mut week = |name: &str, v: &Option<String>| -> Option<String> {
+            let v = given(v)?;
+            let ok = v.len() == 8
+                && v[..4].bytes().all(|b| b.is_ascii_digit())
+                && &v[4..6] == "-W"
+                && v[6..].parse::<u8>().is_ok_and(|w| (1..=53).contains(&w));
+            if ok {
+                Some(v)
+            } else {
+                errors.push(FieldError::new(name, "expected an ISO week such as 2026-W02"));
+                None
+            }
+        };
+        let from_week = week("from", &self.from);
+        let to_week = week("to", &self.to);
+        if errors.is_empty() {
+            Ok(ResultsFilter { practitioner, location, from_week, to_week })
+        } else {
+            Err(AppError::Fields(errors))
+        }
+    }
+}
+
 type Keyed = (Option<String>, Option<String>, String, Vec<Score>);
 
 fn groups(rows: &[Keyed], name: &str, key: impl Fn(&Keyed) -> String) -> Vec<ScoreGroup> {
@@ -63,13 +119,29 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 100.0).round() / 100.0)
 }
 
-pub async fn results(app: &AppState, actor: &Actor, id: QuestionnaireId) -> Result<SurveyResults, AppError> {
+/// The results of the visits matching `query`; an audited read (aggregates of patients' answers).
+pub async fn results(
+    app: &AppState,
+    actor: &Actor,
+    id: QuestionnaireId,
+    query: &ResultsQuery,
+) -> Result<SurveyResults, AppError> {
+    let filter = query.filter()?;
     let q = app.store.questionnaire(actor.org, id).await?;
     let ins = super::instrument(&q)?;
-    let funnel: BTreeMap<String, i64> = app.store.survey_funnel(actor.org, id).await?.into_iter().collect();
+    let funnel: BTreeMap<String, i64> =
+        app.store.survey_funnel_filtered(actor.org, id, &filter).await?.into_iter().collect();
+    audit::record_read(
+        app,
+        actor,
+        "survey_results.read",
+        Some(("questionnaire", id.to_string())),
+        audit::snapshot(query),
+    )
+    .await?;
     let rows: Vec<Keyed> = app
         .store
-        .responses_of(actor.org, id)
+        .responses_filtered(actor.org, id, &filter)
         .await?
         .into_iter()
         .map(|r| {

@@ -23,7 +23,9 @@ fn missing() -> Option<String> {
     if Command::new("node").arg("--version").output().is_err() {
         return Some("node".into());
     }
-    if !workspace().join("tests/browser/node_modules/playwright-core").exists() {
+    if !workspace().join("tests/browser/node_modules/playwright-core").exists()
+        || !workspace().join("tests/browser/node_modules/axe-core").exists()
+    {
         return Some("tests/browser/node_modules (cd tests/browser && npm ci)".into());
     }
     None
@@ -116,6 +118,26 @@ pub fn run_scenario(base_url: &str, scenario: &str, env: &[(&str, &str)]) {
     assert!(summary["shots_taken"].as_u64().unwrap_or(0) > 0, "the scenario took screenshots");
 }
 
+/// Runs `scenario` and returns how many times it ran axe-core (each run's violations fail it).
+fn run_scenario_with_axe(base_url: &str, scenario: &str, env: &[(&str, &str)]) -> u64 {
+    let shots = workspace().join(".ci-artifacts/screenshots").join(scenario);
+    let out = Command::new("timeout")
+        .args(["600", "node"])
+        .arg(workspace().join("tests/browser/check.mjs"))
+        .env("HEARTH_URL", base_url)
+        .env("HEARTH_SCENARIO", scenario)
+        .env("HEARTH_SCREENSHOTS", &shots)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "scenario {scenario} failed:\n{stderr}\n{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
+    assert_eq!(summary["ok"], true, "{stdout}");
+    summary["axe_runs"].as_u64().unwrap_or(0)
+}
+
 #[test]
 fn start_page_and_api_docs() {
     if skip_or_fail() {
@@ -193,4 +215,22 @@ fn reminders_replies_and_the_moving_clock() {
     let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
     let server = start_with(email, password, "[simulator]\nclock = true\n");
     run_scenario(&server.url, "reminders", &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)]);
+}
+
+/// Every built-in survey in English, Spanish and Arabic, filled and sent by keyboard on a phone, with
+/// axe-core (WCAG 2.0/2.1 A and AA) on every form, error, thank-you and results page.
+#[test]
+fn surveys_by_keyboard_in_every_language_and_results_pass_axe() {
+    if skip_or_fail() {
+        return;
+    }
+    let (email, password) = ("admin@riverside.example", "plum tree at dawn 42");
+    let server = start(email, password);
+    let runs = run_scenario_with_axe(
+        &server.url,
+        "surveys",
+        &[("HEARTH_EMAIL", email), ("HEARTH_PASSWORD", password)],
+    );
+    // 9 forms + 9 thank-you pages + 4 error states + the list + 3 results pages + a refused filter.
+    assert!(runs >= 27, "axe ran {runs} times");
 }

@@ -297,3 +297,31 @@ async fn reminders_explain_starts_from_the_organizations_rule() {
     let given = run(&["--offsets", "24h"]);
     assert!(given.contains("the organization's rule with the options given: offsets 24h"), "{given}");
 }
+
+#[test]
+fn bench_survey_page_drives_both_servers_and_reports_the_p99_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path())
+        .env("TMPDIR", dir.path())
+        .args(["bench", "survey-page", "--rate", "200", "--seconds", "0.5", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["store"].as_str(), report["rate_per_second"].as_u64()), (Some("sqlite"), Some(200)));
+    assert!(report["machine"]["cpus"].as_u64().is_some_and(|n| n > 0), "{report}");
+    assert!(report["page_bytes"].as_u64().is_some_and(|b| b > 1000 && b < 50_000), "{report}");
+    for side in ["hello", "survey_page"] {
+        let l = &report[side];
+        let ms = |f: &str| l[f].as_f64().unwrap_or_else(|| panic!("{f} in {l}"));
+        assert_eq!(l["errors"], 0, "{l}");
+        assert_eq!(l["requests"].as_u64().unwrap() + l["dropped"].as_u64().unwrap(), 100, "{l}");
+        assert!(ms("p50_ms") > 0.0 && ms("p50_ms") <= ms("p95_ms") && ms("p95_ms") <= ms("p99_ms"), "{l}");
+        assert!(ms("p99_ms") <= ms("max_ms"), "{l}");
+    }
+    assert!(report["p99_ratio"].as_f64().is_some_and(|r| r > 0.0), "{report}");
+    assert_eq!(report["target_ratio"], 3.0);
+    assert!(["pass", "fail"].contains(&report["verdict"].as_str().unwrap()));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "the temporary database is removed: {left:?}");
+}

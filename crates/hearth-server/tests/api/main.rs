@@ -1,7 +1,7 @@
 //! API and CLI tests: one binary (link once, run in parallel). Every `both!` test runs on SQLite and,
 //! when `HEARTH_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::too_many_lines)] // tests: a failed unwrap is a failed test; stories run long
+#![allow(clippy::unwrap_used, clippy::too_many_lines, clippy::many_single_char_names)] // tests: a failed unwrap is a failed test; stories run long with short names
 
 mod helpers;
 
@@ -27,6 +27,7 @@ mod replies;
 mod schedule_upload;
 mod sensitive;
 mod simulate;
+mod survey_results;
 mod survey_webhook;
 mod surveys;
 mod system;

@@ -101,11 +101,27 @@ pub fn visit(kind: &str, id: &str, lang: &str) -> Value {
 
 /// Books, records SMS consent, fulfils; returns the survey link's token (from the queued SMS).
 pub async fn visit_and_token(app: &TestApp, s: &Setup, id: &str, lang: &str) -> Option<String> {
+    visit_and_token_with(app, s, id, lang, &json!({})).await
+}
+
+/// As [`visit_and_token`], with fields of the visit replaced by `extra` (provider, location, date…).
+pub async fn visit_and_token_with(
+    app: &TestApp,
+    s: &Setup,
+    id: &str,
+    lang: &str,
+    extra: &Value,
+) -> Option<String> {
+    let event = |kind: &str| {
+        let mut v = visit(kind, id, lang);
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
     let system = hearth_server::auth::Actor::system(s.org, "test");
     let booked =
-        hearth_server::appointments::ingest(&app.state, &system, vec![visit("BOOKED", id, lang)], false)
-            .await
-            .unwrap();
+        hearth_server::appointments::ingest(&app.state, &system, vec![event("BOOKED")], false).await.unwrap();
     let appointment = booked.results[0].appointment_id.unwrap_or_else(|| panic!("{booked:?}"));
     let patient = app.state.store.appointment(s.org, appointment).await.unwrap().patient_id;
     let consent = hearth_server::patients::ConsentInput {
@@ -126,10 +142,9 @@ pub async fn visit_and_token(app: &TestApp, s: &Setup, id: &str, lang: &str) -> 
     )
     .await
     .unwrap();
-    let done =
-        hearth_server::appointments::ingest(&app.state, &system, vec![visit("FULFILLED", id, lang)], false)
-            .await
-            .unwrap();
+    let done = hearth_server::appointments::ingest(&app.state, &system, vec![event("FULFILLED")], false)
+        .await
+        .unwrap();
     assert_eq!(done.results[0].status.as_deref(), Some("fulfilled"), "{done:?}");
     let filter = MessageFilter { patient: Some(patient), limit: 100, ..MessageFilter::default() };
     let messages = app.state.store.list_messages(s.org, &filter).await.unwrap();

@@ -10,11 +10,13 @@ pub mod generate;
 mod ingest;
 mod names;
 mod reminders;
+mod survey_page;
 
 pub use dispatch::{DispatchArgs, dispatch};
 pub use export::{ExportArgs, export};
 pub use ingest::{IngestArgs, ingest};
 pub use reminders::{RemindersArgs, reminders};
+pub use survey_page::{SurveyPageArgs, survey_page};
 
 use std::collections::BTreeMap;
 use std::io::Write;

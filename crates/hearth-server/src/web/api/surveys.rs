@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use hearth_core::survey::QuestionnaireId;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -13,7 +14,8 @@ use utoipa_axum::routes;
 use crate::auth::{Authorized, perms};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
-use crate::surveys::results::{self, SurveyResults};
+use crate::surveys::results::{self, ResultsQuery, SurveyResults};
+use crate::surveys::results_csv;
 use crate::surveys::{
     QuestionnaireDetail, QuestionnaireView, SurveyRuleInput, SurveyRuleView, questionnaires, rules,
 };
@@ -24,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_questionnaires, import_questionnaire))
         .routes(routes!(get_questionnaire))
         .routes(routes!(questionnaire_results))
+        .routes(routes!(questionnaire_results_csv))
         .routes(routes!(questionnaire_responses))
         .routes(routes!(list_survey_rules, create_survey_rule))
 }
@@ -69,17 +72,42 @@ async fn get_questionnaire(
 }
 
 /// The funnel (sent, opened, started, completed, expired), score distributions and means by
-/// practitioner, location and week.
+/// practitioner, location and week, of the visits matching the filters (audited).
 #[utoipa::path(get, path = "/api/v1/questionnaires/{questionnaire_id}/results", tag = "surveys",
-    params(("questionnaire_id" = String, Path, format = Uuid)),
+    params(("questionnaire_id" = String, Path, format = Uuid), ResultsQuery),
     security(("session" = ["survey:read"]), ("api_key" = ["survey:read"])),
-    responses((status = 200, body = SurveyResults), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SurveyResults), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn questionnaire_results(
     auth: Authorized<perms::SurveyRead>,
     State(app): State<AppState>,
     ApiPath(id): ApiPath<QuestionnaireId>,
+    ApiQuery(q): ApiQuery<ResultsQuery>,
 ) -> Result<Json<SurveyResults>, AppError> {
-    Ok(Json(results::results(&app, &auth.actor, id).await?))
+    Ok(Json(results::results(&app, &auth.actor, id, &q).await?))
+}
+
+/// The responses as CSV with the filters of the results: one line per response (visit, each score
+/// and band, each answer; columns in docs/surveys.md). Streamed; audited with its filters.
+#[utoipa::path(get, path = "/api/v1/questionnaires/{questionnaire_id}/results.csv", tag = "surveys",
+    params(("questionnaire_id" = String, Path, format = Uuid), ResultsQuery),
+    security(("session" = ["survey:read"]), ("api_key" = ["survey:read"])),
+    responses((status = 200, description = "CSV with a header line", content_type = "text/csv"),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn questionnaire_results_csv(
+    auth: Authorized<perms::SurveyRead>,
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<QuestionnaireId>,
+    ApiQuery(q): ApiQuery<ResultsQuery>,
+) -> Result<Response, AppError> {
+    let stream = results_csv::export_csv(&app, &auth.actor, id, &q).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"survey-results-{id}.csv\""),
+        ),
+    ];
+    Ok((headers, axum::body::Body::from_stream(stream)).into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

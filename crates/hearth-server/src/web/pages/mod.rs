@@ -1,12 +1,13 @@
 //! Server-rendered pages for staff: sign-in, second factor, account, users, API keys, audit log,
-//! patients, appointments, the schedule upload, the EHR simulator, message templates and the replies
-//! inbox.
+//! patients, appointments, the schedule upload, the EHR simulator, message templates, the replies
+//! inbox and survey results.
 //! They call the same services as the JSON API; every form carries the session's CSRF token, which
 //! the authentication middleware checks before any handler runs.
 
 mod account;
 mod admin;
 mod appointments;
+mod charts;
 mod duplicates;
 mod inbox;
 mod login;
@@ -17,6 +18,7 @@ mod schedule_import;
 mod simulator;
 mod simulator_live;
 mod survey;
+mod survey_results;
 mod templates;
 
 pub use page::{Nav, Page, PageForm, error_page};
@@ -71,6 +73,8 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/{inbox_item_id}/assign", post(inbox::assign))
         .route("/inbox/{inbox_item_id}/reply", post(inbox::reply))
         .route("/inbox/{inbox_item_id}/done", post(inbox::done))
+        .route("/surveys", get(survey_results::list))
+        .route("/surveys/{questionnaire_id}", get(survey_results::show))
         .route("/s/{token}", get(survey::show_survey).post(survey::submit_survey))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))

@@ -110,6 +110,7 @@ impl Nav {
         add("/templates", "Templates", Some(Permission::TemplateRead));
         add("/outbox", "Outbox", Some(Permission::MessageRead));
         add("/inbox", "Inbox", Some(Permission::InboxRead));
+        add("/surveys", "Surveys", Some(Permission::SurveyRead));
         add("/admin/users", "Users", Some(Permission::UserRead));
         add("/admin/api-keys", "API keys", Some(Permission::ApiKeyManage));
         add("/admin/audit", "Audit log", Some(Permission::AuditRead));
