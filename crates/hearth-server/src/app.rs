@@ -67,7 +67,10 @@ impl App {
         } else {
             deps.clock.clone()
         };
-        Ok(Self { state: AppState::with_clocks(config, store, clock, deps.clock)?, listener, roles })
+        let state = AppState::with_clocks(config, store, clock, deps.clock)?;
+        // Survey invitations obey the patient's outreach caps (reminders are capped by the planner).
+        state.outbox.set_policy(Arc::new(crate::reminders::policy::CapsPolicy));
+        Ok(Self { state, listener, roles })
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {

@@ -9,6 +9,7 @@
 mod message;
 pub mod notices;
 pub mod planning;
+pub mod policy;
 pub mod rules;
 
 use std::time::Duration;

@@ -25,7 +25,7 @@ use crate::state::AppState;
 
 pub const REMINDER: &str = "appointment_reminder";
 /// Purposes that count against the patient's caps (rule 10).
-const COUNTED: &[&str] = &[REMINDER, "survey_invitation", "survey_reminder"];
+pub(crate) const COUNTED: &[&str] = &[REMINDER, "survey_invitation", "survey_reminder"];
 
 /// What a plan did to the outbox.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

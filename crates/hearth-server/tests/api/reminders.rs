@@ -48,6 +48,7 @@ both_loopback!(
     same_day_appointments_share_one_message,
     rules_per_organization_replan_and_name_bad_fields,
     two_processes_never_send_a_reminder_twice,
+    a_survey_invitation_waits_for_a_day_under_the_caps,
 );
 
 const INGEST: &str = "/api/v1/ingest/appointment-events";
@@ -430,4 +431,34 @@ async fn second_process(app: &TestApp) -> AppState {
         .unwrap();
     let clock: Arc<FakeClock> = app.clock.clone();
     AppState::new(config, store, clock).unwrap()
+}
+
+/// Rule 10: survey invitations count against the same caps; one due on a day that already has a
+/// reminder waits for the next day with room (here: Monday and Tuesday have reminders).
+async fn a_survey_invitation_waits_for_a_day_under_the_caps(app: TestApp, _lb: Counter) {
+    let w = world(&app).await;
+    at_la(&app, "2026-06-07T09:00");
+    let id = ehr_for(&app, &w, "MRN-1", "A-1", "2026-06-10T10:00:00").await;
+    let patient = opt_in(&app, &w, &id).await;
+    tick(&app).await;
+    let mut tx = app.state.store.begin().await.unwrap();
+    let msg = hearth_server::notifications::NewMessage {
+        org: w.org,
+        patient: Some(patient),
+        channel: hearth_core::messaging::Channel::Sms,
+        to: PHONE.into(),
+        from: None,
+        subject: None,
+        body: "How was your visit?".into(),
+        language: "en".into(),
+        purpose: "survey_invitation".into(),
+        dedup_key: "survey-test".into(),
+        cause: None,
+        valid_until: None,
+        not_before: Some(la("2026-06-08T14:00")),
+    };
+    let done = hearth_server::notifications::enqueue(&mut tx, &app.state, msg).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(done.message.status, "queued");
+    assert_eq!(done.message.next_attempt_at, Some(la("2026-06-10T08:00")), "Wednesday's opening");
 }
