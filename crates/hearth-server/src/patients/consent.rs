@@ -128,7 +128,11 @@ pub async fn record_consent(
     };
     let mut tx = app.store.begin().await?;
     tx.append_consent(actor.org, &row).await?;
-    // The patient's reminders follow the consent (stopped ones resume, queued ones stop).
+    // Nothing queued to an address that opted out goes, whatever it is; the patient's reminders
+    // follow the consent (stopped ones resume after an opt-in).
+    if !row.opted_in && !row.address.is_empty() {
+        tx.cancel_queued_to(actor.org, &row.channel, &row.address, "opted_out", now).await?;
+    }
     crate::reminders::queue_replan(&mut tx, actor.org, id, now).await?;
     let action = if row.opted_in { "patient.consent_opt_in" } else { "patient.consent_opt_out" };
     audit::record(

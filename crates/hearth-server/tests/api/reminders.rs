@@ -49,6 +49,7 @@ both_loopback!(
     rules_per_organization_replan_and_name_bad_fields,
     two_processes_never_send_a_reminder_twice,
     a_survey_invitation_waits_for_a_day_under_the_caps,
+    a_staff_opt_out_cancels_what_is_queued_at_once,
 );
 
 const INGEST: &str = "/api/v1/ingest/appointment-events";
@@ -461,4 +462,33 @@ async fn a_survey_invitation_waits_for_a_day_under_the_caps(app: TestApp, _lb: C
     tx.commit().await.unwrap();
     assert_eq!(done.message.status, "queued");
     assert_eq!(done.message.next_attempt_at, Some(la("2026-06-10T08:00")), "Wednesday's opening");
+}
+
+/// An opt-out recorded by staff cancels everything queued to that address in its own transaction,
+/// and the re-plan then keeps nothing queued (dropped: no_consent).
+async fn a_staff_opt_out_cancels_what_is_queued_at_once(app: TestApp, lb: Counter) {
+    let w = world(&app).await;
+    at_la(&app, "2026-06-07T09:00");
+    let id = ehr_for(&app, &w, "MRN-1", "A-1", "2026-06-10T10:00:00").await;
+    let patient = opt_in(&app, &w, &id).await;
+    tick(&app).await;
+    let input = ConsentInput {
+        channel: "sms".into(),
+        address: Some(PHONE.into()),
+        opted_in: false,
+        source: "staff".into(),
+        words: Some("asked at the desk".into()),
+    };
+    hearth_server::patients::record_consent(&app.state, &Actor::system(w.org, "test"), patient, input)
+        .await
+        .unwrap();
+    let h = history(&app, &w, &id).await;
+    let canceled =
+        h["messages"].as_array().unwrap().iter().filter(|m| m["status_reason"] == "opted_out").count();
+    assert_eq!(canceled, 2, "both queued reminders: {h}");
+    at_la(&app, "2026-06-10T09:00");
+    tick(&app).await;
+    assert_eq!(lb.total(), 1, "only the booking notice ever went");
+    let h = history(&app, &w, &id).await;
+    assert!(h["reminders"].as_array().unwrap().iter().all(|d| d["reason"] == "no_consent"), "{h}");
 }

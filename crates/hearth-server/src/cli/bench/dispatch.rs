@@ -107,7 +107,7 @@ pub async fn dispatch(args: DispatchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The loopback endpoint: accepts every message at once.
-async fn loopback() -> anyhow::Result<String> {
+pub(super) async fn loopback() -> anyhow::Result<String> {
     use axum::Json;
     use axum::routing::post;
     async fn accept(Json(m): Json<serde_json::Value>) -> (axum::http::StatusCode, Json<serde_json::Value>) {

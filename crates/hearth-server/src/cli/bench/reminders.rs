@@ -323,7 +323,8 @@ async fn through_store(
     let mut config = Config::for_tests(url);
     config.data_dir = data_dir.to_path_buf();
     config.database_max_connections = 8;
-    config.outbox.loopback_url = Some("http://127.0.0.1:9/unused".into());
+    // Messages go to a local endpoint that accepts them all (as in `hearth bench dispatch`).
+    config.outbox.loopback_url = Some(super::dispatch::loopback().await?);
     let app = App::build(config, Deps::production(), Roles { web: false, workers: false }).await?;
     let state = app.state().clone();
     let org = OrgId::new();
@@ -372,6 +373,8 @@ async fn through_store(
     let started = Instant::now();
     let again = drain(&state).await?;
     let replan = started.elapsed().as_secs_f64();
+    // Everything due goes out first: then only future reminders are queued, as on a quiet day.
+    crate::notifications::worker::run_until_idle(&state).await?;
     let idle = idle(&state, args.idle_secs).await;
     #[allow(clippy::cast_precision_loss)]
     let store = StoreReport {
