@@ -2,12 +2,10 @@
 //! canceled outreach, the answer or acknowledgement, the EHR requests, the reply record (and inbox
 //! item), and the entries of the patient's timeline (audit events by the `replies` system actor).
 
-use hearth_core::messaging::MessageStatus;
+use hearth_core::ConsentId;
 use hearth_core::messaging::reply::ReplyKind;
-use hearth_core::{ConsentId, MessageId};
 use hearth_store::Tx;
 use hearth_store::inbound::InboundRow;
-use hearth_store::outbox::{HistoryRow, MessageRow};
 use hearth_store::patients::ConsentRow;
 use hearth_store::replies::ReplyRow;
 
@@ -15,8 +13,8 @@ use super::plan::{Action, Plan};
 use crate::audit;
 use crate::auth::Actor;
 use crate::error::AppError;
-use crate::notifications::outbox::{segments, validate};
-use crate::notifications::{NewMessage, enqueue};
+use crate::notifications::enqueue;
+use crate::notifications::outbox::enqueue_answer;
 use crate::state::AppState;
 
 /// What processing a reply did.
@@ -73,7 +71,9 @@ pub async fn apply(app: &AppState, row: &InboundRow, plan: Plan) -> Result<Proce
         Action::Help | Action::Request(_) | Action::Inbox => {}
     }
     if let Some(answer) = plan.answer.clone() {
-        insert_answer(&mut tx, app, answer).await?;
+        // It answers the patient's own message: neither consent (the answer to STOP goes to a number
+        // that just opted out; HELP is answered whatever the consent) nor the caps apply.
+        enqueue_answer(&mut tx, app, answer, "answer to a keyword").await?;
     }
     if let Some(ack) = plan.ack.clone() {
         enqueue(&mut tx, app, ack).await?;
@@ -138,62 +138,6 @@ async fn consent(tx: &mut Tx, p: &Plan, opted_in: bool) -> Result<(), AppError> 
         crate::reminders::queue_replan(tx, p.org, patient.id, p.now).await?;
     }
     Ok(())
-}
-
-/// Writes the answer to a keyword straight into the outbox, queued: it answers the patient's own
-/// message, so neither consent (the answer to STOP goes to a number that just opted out; HELP is
-/// answered whatever the consent) nor the outreach policy applies. Idempotent by its dedup key.
-async fn insert_answer(tx: &mut Tx, app: &AppState, mut msg: NewMessage) -> Result<MessageRow, AppError> {
-    validate(app, &mut msg)?;
-    let now = app.clock.now();
-    let provider = app.providers.for_channel(msg.channel);
-    let row = MessageRow {
-        id: MessageId::new(),
-        org_id: msg.org,
-        patient_id: msg.patient,
-        channel: msg.channel.as_str().to_owned(),
-        sender: format!("{}:{}", provider.name(), msg.from.as_deref().unwrap_or("default")),
-        segments: segments(msg.channel, &msg.body),
-        to_address: msg.to,
-        from_address: msg.from,
-        subject: msg.subject,
-        body: msg.body,
-        language: msg.language,
-        purpose: msg.purpose,
-        dedup_key: msg.dedup_key,
-        cause_type: msg.cause.as_ref().map(|c| c.0.clone()),
-        cause_id: msg.cause.map(|c| c.1),
-        status: MessageStatus::Queued.as_str().to_owned(),
-        status_reason: None,
-        attempts: 0,
-        max_attempts: i32::try_from(app.config.outbox.max_attempts).unwrap_or(8),
-        next_attempt_at: Some(now),
-        lease_until: None,
-        lease_owner: None,
-        valid_until: None,
-        provider: None,
-        provider_id: None,
-        error_code: None,
-        error_text: None,
-        created_at: now,
-        updated_at: now,
-        sent_at: None,
-    };
-    let (message, created) = tx.insert_message(&row).await?;
-    if created {
-        let history = HistoryRow {
-            org_id: message.org_id,
-            message_id: message.id,
-            at: now,
-            from_status: None,
-            to_status: message.status.clone(),
-            source: "enqueue".into(),
-            reason: Some("answer to a keyword".into()),
-            applied: true,
-        };
-        tx.insert_history(&[history]).await?;
-    }
-    Ok(message)
 }
 
 /// The patient's timeline: one audit event per patient concerned, by the `replies` actor.

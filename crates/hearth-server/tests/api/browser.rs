@@ -99,30 +99,26 @@ fn start_with(email: &str, password: &str, toml: &str) -> Server {
 
 /// Runs `scenario` against `base_url` with extra environment; panics with the runner's output on failure.
 pub fn run_scenario(base_url: &str, scenario: &str, env: &[(&str, &str)]) {
-    let shots = workspace().join(".ci-artifacts/screenshots").join(scenario);
-    // A hung browser must not hang the suite: `timeout` ends the run after five minutes.
-    let out = Command::new("timeout")
-        .args(["300", "node"])
-        .arg(workspace().join("tests/browser/check.mjs"))
-        .env("HEARTH_URL", base_url)
-        .env("HEARTH_SCENARIO", scenario)
-        .env("HEARTH_SCREENSHOTS", &shots)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "scenario {scenario} failed:\n{stderr}\n{stdout}");
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
-    assert_eq!(summary["ok"], true, "{stdout}");
+    let summary = scenario_summary(base_url, scenario, env, "300");
     assert!(summary["shots_taken"].as_u64().unwrap_or(0) > 0, "the scenario took screenshots");
 }
 
 /// Runs `scenario` and returns how many times it ran axe-core (each run's violations fail it).
 fn run_scenario_with_axe(base_url: &str, scenario: &str, env: &[(&str, &str)]) -> u64 {
+    scenario_summary(base_url, scenario, env, "600")["axe_runs"].as_u64().unwrap_or(0)
+}
+
+/// Runs the scenario (ended by `timeout` after `limit_secs`, so a hung browser cannot hang the
+/// suite); panics unless it passed; returns its summary line.
+fn scenario_summary(
+    base_url: &str,
+    scenario: &str,
+    env: &[(&str, &str)],
+    limit_secs: &str,
+) -> serde_json::Value {
     let shots = workspace().join(".ci-artifacts/screenshots").join(scenario);
     let out = Command::new("timeout")
-        .args(["600", "node"])
+        .args([limit_secs, "node"])
         .arg(workspace().join("tests/browser/check.mjs"))
         .env("HEARTH_URL", base_url)
         .env("HEARTH_SCENARIO", scenario)
@@ -135,7 +131,7 @@ fn run_scenario_with_axe(base_url: &str, scenario: &str, env: &[(&str, &str)]) -
     assert!(out.status.success(), "scenario {scenario} failed:\n{stderr}\n{stdout}");
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
     assert_eq!(summary["ok"], true, "{stdout}");
-    summary["axe_runs"].as_u64().unwrap_or(0)
+    summary
 }
 
 #[test]

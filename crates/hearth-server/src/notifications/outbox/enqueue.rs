@@ -137,6 +137,43 @@ pub async fn enqueue(tx: &mut Tx, app: &AppState, mut msg: NewMessage) -> Result
     if status != MessageStatus::Queued {
         next = None;
     }
+    let history_reason = reason.clone();
+    write(tx, app, msg, Written { status, reason, next, now, history_reason }).await
+}
+
+/// Writes `msg` queued now, without the consent check or the outreach policy: only for the answer
+/// to a patient's own message (STOP, START, HELP), which carriers require whatever the consent.
+/// Checked like any message; idempotent by its dedup key. `why` goes into its history.
+pub async fn enqueue_answer(
+    tx: &mut Tx,
+    app: &AppState,
+    mut msg: NewMessage,
+    why: &str,
+) -> Result<Enqueued, AppError> {
+    validate(app, &mut msg)?;
+    let now = app.clock.now();
+    let written = Written {
+        status: MessageStatus::Queued,
+        reason: None,
+        next: Some(now),
+        now,
+        history_reason: Some(why.into()),
+    };
+    write(tx, app, msg, written).await
+}
+
+/// How a checked message is written.
+struct Written {
+    status: MessageStatus,
+    reason: Option<String>,
+    next: Option<UtcTime>,
+    now: UtcTime,
+    history_reason: Option<String>,
+}
+
+/// Inserts the message row (a no-op on a taken dedup key) and, when new, its first history row.
+async fn write(tx: &mut Tx, app: &AppState, msg: NewMessage, w: Written) -> Result<Enqueued, AppError> {
+    let Written { status, reason, next, now, history_reason } = w;
     let provider = app.providers.for_channel(msg.channel);
     let row = MessageRow {
         id: MessageId::new(),
@@ -155,7 +192,7 @@ pub async fn enqueue(tx: &mut Tx, app: &AppState, mut msg: NewMessage) -> Result
         cause_type: msg.cause.as_ref().map(|c| c.0.clone()),
         cause_id: msg.cause.map(|c| c.1),
         status: status.as_str().to_owned(),
-        status_reason: reason.clone(),
+        status_reason: reason,
         attempts: 0,
         max_attempts: i32::try_from(app.config.outbox.max_attempts).unwrap_or(8),
         next_attempt_at: next,
@@ -179,7 +216,7 @@ pub async fn enqueue(tx: &mut Tx, app: &AppState, mut msg: NewMessage) -> Result
             from_status: None,
             to_status: message.status.clone(),
             source: "enqueue".into(),
-            reason,
+            reason: history_reason,
             applied: true,
         }])
         .await?;

@@ -12,7 +12,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::Notify;
 
 pub use enqueue::{
-    Enqueued, MAX_BODY_CHARS, NewMessage, consent_allows, enqueue, normalize_address, segments, validate,
+    Enqueued, MAX_BODY_CHARS, NewMessage, consent_allows, enqueue, enqueue_answer, normalize_address,
+    segments, validate,
 };
 pub use manage::{MessageQuery, SendMessageInput, cancel, get, list, retry, send, stats};
 pub use policy::{AllowAll, OutreachPolicy, Verdict};
