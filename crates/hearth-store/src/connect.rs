@@ -72,7 +72,7 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options)
                 .await?;
-            Ok(Self::Sqlite(pool))
+            Ok(Self::Sqlite(pool, crate::tx::WriteLock::new()))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Config(format!("database_url is not a valid PostgreSQL URL: {e}")))?
@@ -94,7 +94,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Sqlite(..) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
         }
     }
@@ -127,7 +127,7 @@ fn create_dir(dir: &Path) -> Result<(), StoreError> {
 impl Store {
     /// SQLite: a passive WAL checkpoint (never blocks readers or writers). PostgreSQL: nothing to do.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        if let Store::Sqlite(p) = self {
+        if let Store::Sqlite(p, _) = self {
             sqlx::query("pragma wal_checkpoint(passive)").execute(p).await?;
         }
         Ok(())
@@ -139,7 +139,7 @@ impl Store {
     /// walk a whole table in name order rather than use the index of a birth date or phone number.
     /// PostgreSQL: nothing to do, autovacuum analyzes.
     pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        if let Store::Sqlite(p) = self {
+        if let Store::Sqlite(p, _) = self {
             sqlx::query("pragma optimize = 0x10002").execute(p).await?;
         }
         Ok(())

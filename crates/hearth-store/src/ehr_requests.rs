@@ -107,7 +107,7 @@ impl Store {
             )
         };
         Ok(match self {
-            Store::Sqlite(p) => {
+            Store::Sqlite(p, _) => {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql("")))
                     .bind(owner)
                     .bind(lease_until)

@@ -13,7 +13,8 @@ use sqlx::{PgPool, SqlitePool};
 /// The database. Cheap to clone (pools are reference-counted).
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    /// The pool, and the lock its write transactions take in turn (see [`tx::WriteLock`]).
+    Sqlite(SqlitePool, tx::WriteLock),
     Postgres(PgPool),
 }
 
@@ -23,7 +24,7 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, |$p:ident| $body:expr) => {
         match $store {
-            $crate::Store::Sqlite($p) => $body,
+            $crate::Store::Sqlite($p, _) => $body,
             $crate::Store::Postgres($p) => $body,
         }
     };
@@ -48,8 +49,9 @@ macro_rules! on_tx {
 
 mod connect;
 mod error;
+mod marks;
 mod migrate;
-mod tx;
+pub mod tx;
 
 pub mod api_keys;
 pub mod appointments;

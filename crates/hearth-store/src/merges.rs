@@ -247,7 +247,7 @@ impl Store {
                            where table_schema = current_schema() and (column_name like 'patient%' or column_name in ('survivor_id', 'merged_id'))
                            order by 1";
         Ok(match self {
-            Store::Sqlite(p) => sqlx::query_scalar(SQLITE).fetch_all(p).await?,
+            Store::Sqlite(p, _) => sqlx::query_scalar(SQLITE).fetch_all(p).await?,
             Store::Postgres(p) => sqlx::query_scalar(PG).fetch_all(p).await?,
         })
     }

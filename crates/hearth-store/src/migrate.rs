@@ -33,7 +33,7 @@ impl MigrationStatus {
 impl Store {
     fn migrator(&self) -> &'static Migrator {
         match self {
-            Store::Sqlite(_) => &SQLITE,
+            Store::Sqlite(..) => &SQLITE,
             Store::Postgres(_) => &POSTGRES,
         }
     }
@@ -53,7 +53,7 @@ impl Store {
         const APPLIED: &str = "select version from _sqlx_migrations where success order by version";
         let expected = self.migrator().iter().map(|m| m.version).collect();
         let has_table: i64 = match self {
-            Store::Sqlite(p) => sqlx::query_scalar(TABLE_SQLITE).fetch_one(p).await?,
+            Store::Sqlite(p, _) => sqlx::query_scalar(TABLE_SQLITE).fetch_one(p).await?,
             Store::Postgres(p) => sqlx::query_scalar(TABLE_PG).fetch_one(p).await?,
         };
         let applied = if has_table == 0 {

@@ -5,10 +5,13 @@
 
 use hearth_core::{MessageAttemptId, MessageId, OrgId, PatientId, UtcTime};
 
+use crate::marks::row_marks;
 use crate::{Store, StoreError, Tx};
 
 /// Bind parameters per multi-row insert, kept well under both backends' limits.
-const MAX_ROWS_PER_INSERT: usize = 200;
+const MAX_ROWS_PER_INSERT: usize = 500;
+/// Outcomes per set-based update (12 bind parameters each).
+const OUTCOMES_PER_UPDATE: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageRow {
@@ -158,10 +161,6 @@ fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-fn row_placeholders(rows: usize, cols: usize) -> String {
-    (0..rows).map(|r| format!("({})", placeholders(1 + r * cols, cols))).collect::<Vec<_>>().join(", ")
-}
-
 impl Tx {
     /// Inserts `m` unless the organization already has a message with its dedup key; returns the
     /// stored message and whether it was inserted now.
@@ -221,7 +220,7 @@ impl Tx {
         for chunk in rows.chunks(MAX_ROWS_PER_INSERT) {
             let sql = format!(
                 "insert into message_status_history ({HISTORY_COLUMNS}) values {}",
-                row_placeholders(chunk.len(), 8)
+                row_marks(self.backend(), chunk.len(), 8)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -246,7 +245,7 @@ impl Tx {
         for chunk in rows.chunks(MAX_ROWS_PER_INSERT) {
             let sql = format!(
                 "insert into message_attempts ({ATTEMPT_COLUMNS}) values {}",
-                row_placeholders(chunk.len(), 13)
+                row_marks(self.backend(), chunk.len(), 13)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -385,33 +384,14 @@ impl Tx {
         Ok(())
     }
 
-    /// Records outcomes (see [`Store::record_outcomes`]) inside this transaction.
+    /// Records outcomes (see [`Store::record_outcomes`]) inside this transaction: one set-based
+    /// `UPDATE … FROM (VALUES …)` per [`OUTCOMES_PER_UPDATE`] messages, then the attempt and history
+    /// rows of the messages that moved, with multi-row inserts.
     pub async fn record_outcomes(&mut self, outcomes: &[Outcome]) -> Result<usize, StoreError> {
-        const SQL: &str = "update messages set status = $3, status_reason = $4,
-                provider = coalesce($5, provider), provider_id = coalesce($6, provider_id),
-                error_code = $7, error_text = $8, next_attempt_at = $9, lease_until = null, lease_owner = null,
-                updated_at = $10, sent_at = case when $11 then coalesce(sent_at, $10) else sent_at end
-             where id = $1 and org_id = $2 and status = $12";
         let mut history = Vec::with_capacity(outcomes.len());
-        for o in outcomes {
-            let sent = matches!(o.status.as_str(), "sent" | "delivered" | "undelivered");
-            let n = on_tx!(self, |c| sqlx::query(SQL)
-                .bind(o.message_id)
-                .bind(o.org_id)
-                .bind(&o.status)
-                .bind(&o.reason)
-                .bind(&o.provider)
-                .bind(&o.provider_id)
-                .bind(&o.error_code)
-                .bind(&o.error_text)
-                .bind(o.next_attempt_at)
-                .bind(o.now)
-                .bind(sent)
-                .bind(o.from_status)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
-            if n == 1 {
+        for chunk in outcomes.chunks(OUTCOMES_PER_UPDATE) {
+            let moved = self.update_from_outcomes(chunk).await?;
+            for o in chunk.iter().filter(|o| moved.contains(&o.message_id)) {
                 history.push(HistoryRow {
                     org_id: o.org_id,
                     message_id: o.message_id,
@@ -431,6 +411,48 @@ impl Tx {
         self.insert_attempts(&attempts).await?;
         self.insert_history(&history).await?;
         Ok(history.len())
+    }
+
+    /// Moves each message of `outcomes` that is still in its `from_status`, in one statement; returns
+    /// the ids of those that moved.
+    async fn update_from_outcomes(
+        &mut self,
+        outcomes: &[Outcome],
+    ) -> Result<std::collections::HashSet<MessageId>, StoreError> {
+        let sql = format!(
+            "with v (id, org_id, from_status, status, reason, provider, provider_id, error_code, error_text,
+                     next_attempt_at, now, sent) as (values {})
+             update messages set status = v.status, status_reason = v.reason,
+                    provider = coalesce(v.provider, messages.provider),
+                    provider_id = coalesce(v.provider_id, messages.provider_id),
+                    error_code = v.error_code, error_text = v.error_text, next_attempt_at = v.next_attempt_at,
+                    lease_until = null, lease_owner = null, updated_at = v.now,
+                    sent_at = case when v.sent then coalesce(messages.sent_at, v.now) else messages.sent_at end
+               from v
+              where messages.id = v.id and messages.org_id = v.org_id and messages.status = v.from_status
+             returning messages.id",
+            row_marks(self.backend(), outcomes.len(), 12)
+        );
+        let moved: Vec<(MessageId,)> = on_tx!(self, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for o in outcomes {
+                q = q
+                    .bind(o.message_id)
+                    .bind(o.org_id)
+                    .bind(o.from_status)
+                    .bind(&o.status)
+                    .bind(&o.reason)
+                    .bind(&o.provider)
+                    .bind(&o.provider_id)
+                    .bind(&o.error_code)
+                    .bind(&o.error_text)
+                    .bind(o.next_attempt_at)
+                    .bind(o.now)
+                    .bind(matches!(o.status.as_str(), "sent" | "delivered" | "undelivered"));
+            }
+            q.fetch_all(c).await
+        })?;
+        Ok(moved.into_iter().map(|(id,)| id).collect())
     }
 }
 
@@ -608,7 +630,7 @@ impl Store {
             )
         };
         Ok(match self {
-            Store::Sqlite(p) => {
+            Store::Sqlite(p, _) => {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql("")))
                     .bind(owner)
                     .bind(lease_until)
@@ -632,13 +654,16 @@ impl Store {
     /// The earliest moment a worker has something to do: a due retry or reconciliation, or a lease
     /// that expires.
     pub async fn next_outbox_wakeup(&self) -> Result<Option<UtcTime>, StoreError> {
-        const DUE: &str = "select min(next_attempt_at) from messages where status = $1";
-        const LEASE: &str = "select min(lease_until) from messages where status = 'sending'";
+        // Each status written out, so each query reads the first entry of its partial index.
+        const DUE: [&str; 3] = [
+            "select min(next_attempt_at) from messages where status = 'queued'",
+            "select min(next_attempt_at) from messages where status = 'unknown'",
+            "select min(lease_until) from messages where status = 'sending'",
+        ];
         let mut times: Vec<Option<UtcTime>> = Vec::new();
-        for status in ["queued", "unknown"] {
-            times.push(on_pool!(self, |p| sqlx::query_scalar(DUE).bind(status).fetch_one(p).await)?);
+        for sql in DUE {
+            times.push(on_pool!(self, |p| sqlx::query_scalar(sql).fetch_one(p).await)?);
         }
-        times.push(on_pool!(self, |p| sqlx::query_scalar(LEASE).fetch_one(p).await)?);
         Ok(times.into_iter().flatten().min())
     }
 
@@ -700,6 +725,15 @@ impl Store {
             .bind(id)
             .fetch_all(p)
             .await)?)
+    }
+
+    /// An organization's messages still to be sent (`queued` or `sending`): a count of index entries,
+    /// cheap enough to poll.
+    pub async fn pending_messages(&self, org: OrgId) -> Result<i64, StoreError> {
+        const SQL: &str =
+            "select count(*) from messages where org_id = $1 and status in ('queued', 'sending')";
+        let (n,): (i64,) = on_pool!(self, |p| sqlx::query_as(SQL).bind(org).fetch_one(p).await)?;
+        Ok(n)
     }
 
     /// Messages per status and channel, over every organization (`org` = `None`) or one.

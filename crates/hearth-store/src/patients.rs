@@ -456,7 +456,7 @@ impl Store {
                 .push(format!("lower(p.family_name) like {}", binds.mark(Bind::Text(format!("{prefix}%")))));
             // The same rows as a range of the indexed lower(family_name), in code point order.
             let collate = match self {
-                Store::Sqlite(_) => "",
+                Store::Sqlite(..) => "",
                 Store::Postgres(_) => r#" collate "C""#,
             };
             if !prefix.is_empty() {

@@ -21,7 +21,7 @@ pub async fn drop_postgres_database(server_url: &str, name: &str) -> Result<(), 
 /// [`Store::refresh_statistics`] (what the maintenance worker does every minute).
 pub async fn settle(store: &Store) -> Result<(), StoreError> {
     match store {
-        Store::Sqlite(_) => store.refresh_statistics().await,
+        Store::Sqlite(..) => store.refresh_statistics().await,
         Store::Postgres(p) => {
             sqlx::query("vacuum analyze").execute(p).await?;
             Ok(())

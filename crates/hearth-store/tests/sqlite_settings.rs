@@ -11,7 +11,7 @@ async fn sqlite_is_created_with_durable_settings() {
     let store =
         Store::connect(&format!("sqlite://{}", file.display()), &StoreOptions::default()).await.unwrap();
     assert!(file.exists(), "database file and its directory are created on first run");
-    let Store::Sqlite(pool) = &store else { unreachable!() };
+    let Store::Sqlite(pool, _) = &store else { unreachable!() };
     let journal: String = sqlx::query_scalar("pragma journal_mode").fetch_one(pool).await.unwrap();
     let sync: i64 = sqlx::query_scalar("pragma synchronous").fetch_one(pool).await.unwrap();
     let fk: i64 = sqlx::query_scalar("pragma foreign_keys").fetch_one(pool).await.unwrap();

@@ -173,7 +173,7 @@ async fn killed_mid_load(db: TestDb) {
     for id in &acked {
         assert!(appointments.contains(&format!("A-{id}")), "the appointment of {id} exists");
     }
-    if let Store::Sqlite(p) = &store {
+    if let Store::Sqlite(p, _) = &store {
         let check: String = sqlx::query_scalar("pragma integrity_check").fetch_one(p).await.unwrap();
         assert_eq!(check, "ok");
     }
@@ -203,7 +203,7 @@ async fn killed_mid_load(db: TestDb) {
 async fn event_counts(store: &Store) -> BTreeMap<String, i64> {
     const SQL: &str = "select source_message_id, count(*) from appointment_events group by source_message_id";
     let rows: Vec<(String, i64)> = match store {
-        Store::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
+        Store::Sqlite(p, _) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
         Store::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
     };
     rows.into_iter().collect()
@@ -212,7 +212,7 @@ async fn event_counts(store: &Store) -> BTreeMap<String, i64> {
 async fn appointment_ids(store: &Store) -> BTreeSet<String> {
     const SQL: &str = "select external_id from appointments";
     let rows: Vec<String> = match store {
-        Store::Sqlite(p) => sqlx::query_scalar(SQL).fetch_all(p).await.unwrap(),
+        Store::Sqlite(p, _) => sqlx::query_scalar(SQL).fetch_all(p).await.unwrap(),
         Store::Postgres(p) => sqlx::query_scalar(SQL).fetch_all(p).await.unwrap(),
     };
     rows.into_iter().collect()

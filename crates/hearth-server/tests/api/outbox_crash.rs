@@ -92,7 +92,7 @@ fn start(dir: &std::path::Path, db_url: &str, provider: &str) -> std::process::C
 async fn statuses(store: &Store) -> BTreeMap<String, String> {
     const SQL: &str = "select dedup_key, status from messages";
     let rows: Vec<(String, String)> = match store {
-        Store::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
+        Store::Sqlite(p, _) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
         Store::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
     };
     rows.into_iter().collect()
@@ -101,7 +101,7 @@ async fn statuses(store: &Store) -> BTreeMap<String, String> {
 async fn found_at_provider(store: &Store) -> i64 {
     const SQL: &str = "select count(*) from message_status_history where source = 'reconcile' and reason = 'found_at_provider'";
     match store {
-        Store::Sqlite(p) => sqlx::query_scalar(SQL).fetch_one(p).await.unwrap(),
+        Store::Sqlite(p, _) => sqlx::query_scalar(SQL).fetch_one(p).await.unwrap(),
         Store::Postgres(p) => sqlx::query_scalar(SQL).fetch_one(p).await.unwrap(),
     }
 }
