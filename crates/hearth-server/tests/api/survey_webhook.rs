@@ -54,8 +54,12 @@ async fn a_completed_response_is_posted_once_signed_with_retries(db: TestDb) {
     .await;
     assert_eq!(status, 200);
     // The delivery right after the commit is refused (503); the retry waits for its backoff.
-    for _ in 0..50 {
-        if !seen.lock().unwrap().is_empty() {
+    // Wait until that first delivery was refused and its failure settled (its retry scheduled): the
+    // request reaching the receiver comes before the outcome is written.
+    for _ in 0..100 {
+        let now = app.clock.now();
+        let pending = app.state.store.due_survey_webhooks(now, 50).await.unwrap();
+        if !seen.lock().unwrap().is_empty() && pending.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
