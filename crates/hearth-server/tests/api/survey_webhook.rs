@@ -57,7 +57,7 @@ async fn a_completed_response_is_posted_once_signed_with_retries(db: TestDb) {
     // Wait until that first delivery was refused and its failure settled (its retry scheduled): the
     // request reaching the receiver comes before the outcome is written.
     for _ in 0..100 {
-        let now = app.clock.now();
+        let now = hearth_core::Clock::now(&*app.clock);
         let pending = app.state.store.due_survey_webhooks(now, 50).await.unwrap();
         if !seen.lock().unwrap().is_empty() && pending.is_empty() {
             break;
