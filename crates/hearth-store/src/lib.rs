@@ -49,6 +49,7 @@ macro_rules! on_tx {
 mod connect;
 mod error;
 mod migrate;
+mod multi_row;
 mod tx;
 
 pub mod api_keys;

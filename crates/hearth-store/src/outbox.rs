@@ -5,6 +5,7 @@
 
 use hearth_core::{MessageAttemptId, MessageId, OrgId, PatientId, UtcTime};
 
+use crate::multi_row::{placeholders, row_placeholders};
 use crate::{Store, StoreError, Tx};
 
 /// Bind parameters per multi-row insert, kept well under both backends' limits.
@@ -152,14 +153,6 @@ pub struct StatusCount {
     pub status: String,
     pub channel: String,
     pub count: i64,
-}
-
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-fn row_placeholders(rows: usize, cols: usize) -> String {
-    (0..rows).map(|r| format!("({})", placeholders(1 + r * cols, cols))).collect::<Vec<_>>().join(", ")
 }
 
 impl Tx {
