@@ -312,7 +312,10 @@ impl Tx {
         self.insert_appointment_events(std::slice::from_ref(e)).await
     }
 
-    pub async fn insert_appointment_events(&mut self, rows: &[AppointmentEventRow]) -> Result<(), StoreError> {
+    pub async fn insert_appointment_events(
+        &mut self,
+        rows: &[AppointmentEventRow],
+    ) -> Result<(), StoreError> {
         for chunk in rows.chunks(rows_per_statement(12)) {
             let sql = format!(
                 "insert into appointment_events ({EVENT_COLUMNS}) values {}",

@@ -128,7 +128,12 @@ impl Tx {
 
     /// The next `count` numbers of the organization's MRN sequence for `year`, reserved at once;
     /// returns the last (the numbers are `last - count + 1 ..= last`).
-    pub async fn reserve_mrn_numbers(&mut self, org: OrgId, year: i32, count: i64) -> Result<i64, StoreError> {
+    pub async fn reserve_mrn_numbers(
+        &mut self,
+        org: OrgId,
+        year: i32,
+        count: i64,
+    ) -> Result<i64, StoreError> {
         const SQL: &str = "insert into mrn_counters (org_id, year, next) values ($1, $2, $3)
                            on conflict (org_id, year) do update set next = mrn_counters.next + $3
                            returning next";
@@ -180,11 +185,10 @@ impl Tx {
             .iter()
             .flat_map(|r| r.fields.contacts.iter().map(move |(k, v)| (r.id, [*k, v.as_str()])))
             .collect();
-        let names: Vec<(PatientId, [&str; 1])> = rows
-            .iter()
-            .flat_map(|r| r.fields.name_keys.iter().map(move |k| (r.id, [k.as_str()])))
-            .collect();
-        self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers).await?;
+        let names: Vec<(PatientId, [&str; 1])> =
+            rows.iter().flat_map(|r| r.fields.name_keys.iter().map(move |k| (r.id, [k.as_str()]))).collect();
+        self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
+            .await?;
         self.insert_keys(org, "patient_name_keys (org_id, patient_id, key)", &names).await?;
         self.insert_keys(org, "patient_contacts (org_id, patient_id, kind, value)", &contacts).await?;
         Ok(rows
@@ -322,9 +326,11 @@ impl Tx {
     async fn write_keys(&mut self, org: OrgId, id: PatientId, f: &PatientFields) -> Result<(), StoreError> {
         let identifiers: Vec<(PatientId, [&str; 2])> =
             f.identifiers.iter().map(|(s, v)| (id, [s.as_str(), v.as_str()])).collect();
-        let contacts: Vec<(PatientId, [&str; 2])> = f.contacts.iter().map(|(k, v)| (id, [*k, v.as_str()])).collect();
+        let contacts: Vec<(PatientId, [&str; 2])> =
+            f.contacts.iter().map(|(k, v)| (id, [*k, v.as_str()])).collect();
         let names: Vec<(PatientId, [&str; 1])> = f.name_keys.iter().map(|k| (id, [k.as_str()])).collect();
-        self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers).await?;
+        self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
+            .await?;
         self.insert_keys(org, "patient_name_keys (org_id, patient_id, key)", &names).await?;
         self.insert_keys(org, "patient_contacts (org_id, patient_id, kind, value)", &contacts).await
     }
@@ -398,7 +404,13 @@ impl Tx {
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (patient, payload) in chunk {
-                    q = q.bind(PatientEventId::new()).bind(org).bind(*patient).bind(kind).bind(payload).bind(now);
+                    q = q
+                        .bind(PatientEventId::new())
+                        .bind(org)
+                        .bind(*patient)
+                        .bind(kind)
+                        .bind(payload)
+                        .bind(now);
                 }
                 q.execute(c).await.map(|_| ())
             })?;

@@ -7,8 +7,8 @@ use hearth_core::{
 };
 
 use crate::appointments::{AppointmentRow, COLUMNS as APPOINTMENT_COLUMNS};
-use crate::outbox::{COLUMNS as MESSAGE_COLUMNS, MessageRow};
 use crate::multi_row::{row_placeholders, rows_per_statement};
+use crate::outbox::{COLUMNS as MESSAGE_COLUMNS, MessageRow};
 use crate::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -70,8 +70,10 @@ impl Tx {
     /// Queues changes for the scheduler, a few statements for all of them.
     pub async fn queue_outreach_many(&mut self, rows: &[WorkRow]) -> Result<(), StoreError> {
         for chunk in rows.chunks(rows_per_statement(8)) {
-            let sql =
-                format!("insert into outreach_work ({WORK_COLUMNS}) values {}", row_placeholders(chunk.len(), 8));
+            let sql = format!(
+                "insert into outreach_work ({WORK_COLUMNS}) values {}",
+                row_placeholders(chunk.len(), 8)
+            );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for w in chunk {

@@ -68,7 +68,8 @@ impl Seen {
                 seen.appointments.insert((row.source.clone(), row.external_id.clone()), row);
             }
         }
-        let known: Vec<PatientId> = seen.patients.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let known: Vec<PatientId> =
+            seen.patients.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
         let opted_out = tx.opted_out_among(org, &known, CHANNEL).await?;
         seen.opted_out = known.into_iter().map(|p| (p, opted_out.contains(&p))).collect();
         let names: BTreeSet<&str> = events().filter_map(|(_, ev)| ev.location.as_deref()).collect();
@@ -76,7 +77,8 @@ impl Seen {
         for (name, id, zone) in tx.locations_by_names(org, &names).await? {
             seen.locations.insert(name, (id, zone));
         }
-        let providers: BTreeSet<&str> = events().filter_map(|(_, ev)| Some(ev.provider.as_ref()?.id.as_str())).collect();
+        let providers: BTreeSet<&str> =
+            events().filter_map(|(_, ev)| Some(ev.provider.as_ref()?.id.as_str())).collect();
         let providers: Vec<&str> = providers.into_iter().collect();
         for (external_id, id) in tx.practitioners_by_external_ids(org, &providers).await? {
             seen.practitioners.insert(external_id, id);

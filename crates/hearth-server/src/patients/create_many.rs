@@ -90,7 +90,12 @@ pub async fn insert_new(
 }
 
 /// Each record's MRN: its own, or the next numbers of this year's sequence, reserved at once.
-async fn mrns(tx: &mut Tx, app: &AppState, actor: &Actor, new: &[NewPatient]) -> Result<Vec<String>, AppError> {
+async fn mrns(
+    tx: &mut Tx,
+    app: &AppState,
+    actor: &Actor,
+    new: &[NewPatient],
+) -> Result<Vec<String>, AppError> {
     let wanted = new.iter().filter(|p| p.mrn.is_none()).count();
     let year = today(app).year();
     let mut next = if wanted == 0 {

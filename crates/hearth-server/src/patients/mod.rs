@@ -17,8 +17,8 @@ use hearth_core::{ErrorCode, PatientId};
 use hearth_store::StoreError;
 use hearth_store::patients::{PatientFilter, PatientRow};
 
-pub use create_many::{NewPatient, insert_new, prepare_new};
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
+pub use create_many::{NewPatient, insert_new, prepare_new};
 pub use duplicates::{
     DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, queue_entry, refresh_queue,
     refresh_queue_many,

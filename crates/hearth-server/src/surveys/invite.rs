@@ -76,7 +76,8 @@ impl StatusTriggers {
     async fn rules(&mut self, tx: &mut Tx, org: OrgId, status: &str) -> Result<&[Rule], AppError> {
         let key = (org, status.to_owned());
         if !self.rules.contains_key(&key) {
-            let rules = tx.survey_rules_for_status(org, status).await?.into_iter().map(Rule::from_row).collect();
+            let rules =
+                tx.survey_rules_for_status(org, status).await?.into_iter().map(Rule::from_row).collect();
             self.rules.insert(key.clone(), rules);
         }
         Ok(self.rules.get(&key).map_or(&[], Vec::as_slice))
@@ -84,7 +85,12 @@ impl StatusTriggers {
 
     /// Whether the change from `before` to the appointment's status triggers a rule whose filters
     /// match (without writing anything).
-    pub async fn fires(&mut self, tx: &mut Tx, before: Option<&str>, row: &AppointmentRow) -> Result<bool, AppError> {
+    pub async fn fires(
+        &mut self,
+        tx: &mut Tx,
+        before: Option<&str>,
+        row: &AppointmentRow,
+    ) -> Result<bool, AppError> {
         if before == Some(row.status.as_str()) {
             return Ok(false);
         }
