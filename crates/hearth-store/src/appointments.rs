@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use crate::multi_row::{placeholders, row_placeholders, rows_per_statement};
+use crate::multi_row::{placeholders, rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
 
 /// Rows in flight between the database and a streamed export (back-pressure beyond that).
@@ -278,7 +278,7 @@ impl Tx {
                    duration_minutes = excluded.duration_minutes, status = excluded.status,
                    reminders = excluded.reminders, participant_accepted = excluded.participant_accepted,
                    last_applied_at = excluded.last_applied_at, updated_at = excluded.updated_at",
-                row_placeholders(chunk.len(), 17)
+                values_list(self, chunk.len(), 17)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -319,7 +319,7 @@ impl Tx {
         for chunk in rows.chunks(rows_per_statement(12)) {
             let sql = format!(
                 "insert into appointment_events ({EVENT_COLUMNS}) values {}",
-                row_placeholders(chunk.len(), 12)
+                values_list(self, chunk.len(), 12)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -7,7 +7,7 @@
 use hearth_core::audit::{ChainFields, GENESIS_HASH, event_hash};
 use hearth_core::{AuditEventId, OrgId, UtcTime};
 
-use crate::multi_row::{row_placeholders, rows_per_statement};
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -157,7 +157,7 @@ impl Tx {
         }
         for chunk in rows.chunks(rows_per_statement(17)) {
             let insert =
-                format!("insert into audit_events ({COLUMNS}) values {}", row_placeholders(chunk.len(), 17));
+                format!("insert into audit_events ({COLUMNS}) values {}", values_list(self, chunk.len(), 17));
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
                 for r in chunk {

@@ -4,7 +4,7 @@
 
 use hearth_core::{ConsentId, OrgId, PatientEventId, PatientId, UtcTime};
 
-use crate::multi_row::{row_placeholders, rows_per_statement};
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
 
 /// A new record to insert (see [`Tx::insert_patients`]).
@@ -152,7 +152,7 @@ impl Tx {
              gender, preferred_language, preferred_channel, time_zone, document, version, created_at, updated_at)
              values";
         for chunk in rows.chunks(rows_per_statement(15)) {
-            let sql = format!("{INSERT} {}", row_placeholders(chunk.len(), 15));
+            let sql = format!("{INSERT} {}", values_list(self, chunk.len(), 15));
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for r in chunk {
@@ -343,7 +343,7 @@ impl Tx {
         rows: &[(PatientId, [&str; N])],
     ) -> Result<(), StoreError> {
         for chunk in rows.chunks(rows_per_statement(N + 2)) {
-            let sql = format!("insert into {table} values {}", row_placeholders(chunk.len(), N + 2));
+            let sql = format!("insert into {table} values {}", values_list(self, chunk.len(), N + 2));
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (id, values) in chunk {
@@ -399,7 +399,7 @@ impl Tx {
         for chunk in events.chunks(rows_per_statement(6)) {
             let sql = format!(
                 "insert into patient_events (id, org_id, patient_id, kind, payload, at) values {}",
-                row_placeholders(chunk.len(), 6)
+                values_list(self, chunk.len(), 6)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -7,7 +7,7 @@ use hearth_core::{
 };
 
 use crate::appointments::{AppointmentRow, COLUMNS as APPOINTMENT_COLUMNS};
-use crate::multi_row::{row_placeholders, rows_per_statement};
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::outbox::{COLUMNS as MESSAGE_COLUMNS, MessageRow};
 use crate::{Store, StoreError, Tx};
 
@@ -72,7 +72,7 @@ impl Tx {
         for chunk in rows.chunks(rows_per_statement(8)) {
             let sql = format!(
                 "insert into outreach_work ({WORK_COLUMNS}) values {}",
-                row_placeholders(chunk.len(), 8)
+                values_list(self, chunk.len(), 8)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
