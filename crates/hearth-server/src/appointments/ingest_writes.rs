@@ -35,12 +35,11 @@ impl Pending {
 
     /// Saves (inserts or replaces) an appointment.
     pub fn appointment(&mut self, row: AppointmentRow) {
-        match self.appointment_at.get(&row.id) {
-            Some(&i) => self.appointments[i] = row,
-            None => {
-                self.appointment_at.insert(row.id, self.appointments.len());
-                self.appointments.push(row);
-            }
+        if let Some(&i) = self.appointment_at.get(&row.id) {
+            self.appointments[i] = row;
+        } else {
+            self.appointment_at.insert(row.id, self.appointments.len());
+            self.appointments.push(row);
         }
     }
 

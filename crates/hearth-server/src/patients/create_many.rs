@@ -106,14 +106,14 @@ async fn mrns(
     };
     let pattern = &app.config.patients.mrn_pattern;
     new.iter()
-        .map(|p| match &p.mrn {
-            Some(m) => Ok(m.clone()),
-            None => {
-                let m = mrn::render(pattern, year, next)
-                    .map_err(|e| anyhow::anyhow!("patients.mrn_pattern: {e}"))?;
-                next += 1;
-                Ok(m)
+        .map(|p| {
+            if let Some(m) = &p.mrn {
+                return Ok(m.clone());
             }
+            let m =
+                mrn::render(pattern, year, next).map_err(|e| anyhow::anyhow!("patients.mrn_pattern: {e}"))?;
+            next += 1;
+            Ok(m)
         })
         .collect()
 }
