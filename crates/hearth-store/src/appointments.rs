@@ -3,9 +3,12 @@
 
 use hearth_core::{AppointmentEventId, AppointmentId, LocationId, OrgId, PatientId, PractitionerId, UtcTime};
 
+use std::collections::HashSet;
+
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
+use crate::multi_row::{placeholders, rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
 
 /// Rows in flight between the database and a streamed export (back-pressure beyond that).
@@ -260,62 +263,166 @@ impl Tx {
 
     /// Inserts the appointment, or replaces the row with the same id.
     pub async fn save_appointment(&mut self, a: &AppointmentRow) -> Result<(), StoreError> {
-        let sql = format!(
-            "insert into appointments ({COLUMNS})
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-             on conflict (id) do update set
-               patient_id = excluded.patient_id, practitioner_id = excluded.practitioner_id,
-               location_id = excluded.location_id, appointment_type = excluded.appointment_type,
-               start_at = excluded.start_at, time_zone = excluded.time_zone,
-               duration_minutes = excluded.duration_minutes, status = excluded.status,
-               reminders = excluded.reminders, participant_accepted = excluded.participant_accepted,
-               last_applied_at = excluded.last_applied_at, updated_at = excluded.updated_at"
-        );
-        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(a.id)
-            .bind(a.org_id)
-            .bind(&a.source)
-            .bind(&a.external_id)
-            .bind(a.patient_id)
-            .bind(a.practitioner_id)
-            .bind(a.location_id)
-            .bind(&a.appointment_type)
-            .bind(a.start_at)
-            .bind(&a.time_zone)
-            .bind(a.duration_minutes)
-            .bind(&a.status)
-            .bind(&a.reminders)
-            .bind(a.participant_accepted)
-            .bind(a.last_applied_at)
-            .bind(a.created_at)
-            .bind(a.updated_at)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        self.save_appointments(std::slice::from_ref(a)).await
+    }
+
+    /// Inserts the appointments, or replaces the rows with the same ids (each id at most once).
+    pub async fn save_appointments(&mut self, rows: &[AppointmentRow]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(rows_per_statement(17)) {
+            let sql = format!(
+                "insert into appointments ({COLUMNS}) values {}
+                 on conflict (id) do update set
+                   patient_id = excluded.patient_id, practitioner_id = excluded.practitioner_id,
+                   location_id = excluded.location_id, appointment_type = excluded.appointment_type,
+                   start_at = excluded.start_at, time_zone = excluded.time_zone,
+                   duration_minutes = excluded.duration_minutes, status = excluded.status,
+                   reminders = excluded.reminders, participant_accepted = excluded.participant_accepted,
+                   last_applied_at = excluded.last_applied_at, updated_at = excluded.updated_at",
+                values_list(self, chunk.len(), 17)
+            );
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for a in chunk {
+                    q = q
+                        .bind(a.id)
+                        .bind(a.org_id)
+                        .bind(&a.source)
+                        .bind(&a.external_id)
+                        .bind(a.patient_id)
+                        .bind(a.practitioner_id)
+                        .bind(a.location_id)
+                        .bind(&a.appointment_type)
+                        .bind(a.start_at)
+                        .bind(&a.time_zone)
+                        .bind(a.duration_minutes)
+                        .bind(&a.status)
+                        .bind(&a.reminders)
+                        .bind(a.participant_accepted)
+                        .bind(a.last_applied_at)
+                        .bind(a.created_at)
+                        .bind(a.updated_at);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 
     pub async fn insert_appointment_event(&mut self, e: &AppointmentEventRow) -> Result<(), StoreError> {
-        let sql = format!(
-            "insert into appointment_events ({EVENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        );
-        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(e.id)
-            .bind(e.org_id)
-            .bind(e.appointment_id)
-            .bind(&e.source)
-            .bind(&e.source_message_id)
-            .bind(&e.event_type)
-            .bind(e.event_at)
-            .bind(e.received_at)
-            .bind(&e.payload)
-            .bind(&e.outcome)
-            .bind(&e.reason)
-            .bind(&e.result)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        self.insert_appointment_events(std::slice::from_ref(e)).await
+    }
+
+    pub async fn insert_appointment_events(
+        &mut self,
+        rows: &[AppointmentEventRow],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(rows_per_statement(12)) {
+            let sql = format!(
+                "insert into appointment_events ({EVENT_COLUMNS}) values {}",
+                values_list(self, chunk.len(), 12)
+            );
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for e in chunk {
+                    q = q
+                        .bind(e.id)
+                        .bind(e.org_id)
+                        .bind(e.appointment_id)
+                        .bind(&e.source)
+                        .bind(&e.source_message_id)
+                        .bind(&e.event_type)
+                        .bind(e.event_at)
+                        .bind(e.received_at)
+                        .bind(&e.payload)
+                        .bind(&e.outcome)
+                        .bind(&e.reason)
+                        .bind(&e.result);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
         Ok(())
+    }
+
+    /// Which of `patients` have an opt-out as their latest consent on `channel`: the prefetch of a
+    /// batch (see [`Tx::opted_out`]).
+    pub async fn opted_out_among(
+        &mut self,
+        org: OrgId,
+        patients: &[PatientId],
+        channel: &str,
+    ) -> Result<HashSet<PatientId>, StoreError> {
+        let mut out = HashSet::new();
+        for chunk in patients.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "select patient_id, opted_in from consents where org_id = $1 and channel = $2
+                   and patient_id in ({}) order by patient_id, recorded_at desc, id desc",
+                placeholders(3, chunk.len())
+            );
+            let rows: Vec<(PatientId, bool)> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(channel);
+                for p in chunk {
+                    q = q.bind(*p);
+                }
+                q.fetch_all(c).await
+            })?;
+            let mut previous = None;
+            for (patient, opted_in) in rows {
+                if previous != Some(patient) && !opted_in {
+                    out.insert(patient);
+                }
+                previous = Some(patient);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The locations among `names`, as (name, id, zone): the prefetch of a batch.
+    pub async fn locations_by_names(
+        &mut self,
+        org: OrgId,
+        names: &[&str],
+    ) -> Result<Vec<(String, LocationId, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "select name, id, time_zone from locations where org_id = $1 and name in ({})",
+                placeholders(2, chunk.len())
+            );
+            let rows: Vec<(String, LocationId, String)> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org);
+                for n in chunk {
+                    q = q.bind(*n);
+                }
+                q.fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The practitioners among the EHR's `external_ids`, as (external id, id): the prefetch of a batch.
+    pub async fn practitioners_by_external_ids(
+        &mut self,
+        org: OrgId,
+        external_ids: &[&str],
+    ) -> Result<Vec<(String, PractitionerId)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in external_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "select external_id, id from practitioners where org_id = $1 and external_id in ({})",
+                placeholders(2, chunk.len())
+            );
+            let rows: Vec<(String, PractitionerId)> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// Whether the patient's latest consent on `channel` is an opt-out.
@@ -482,8 +589,3 @@ impl Store {
 
 /// Values per `in (…)` list: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const IN_LIST_CHUNK: usize = 500;
-
-/// `$first, $first+1, …` (`n` of them).
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}

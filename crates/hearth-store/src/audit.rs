@@ -7,6 +7,7 @@
 use hearth_core::audit::{ChainFields, GENESIS_HASH, event_hash};
 use hearth_core::{AuditEventId, OrgId, UtcTime};
 
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -89,63 +90,101 @@ impl Tx {
         e: &NewAuditEvent,
         now: UtcTime,
     ) -> Result<AuditEventRow, StoreError> {
+        let mut rows = self.append_audit_many(std::slice::from_ref(e), now).await?;
+        rows.pop().ok_or_else(|| StoreError::Other("no audit event appended".into()))
+    }
+
+    /// Appends events in order: each organization's chain advances once per run of its events (one
+    /// sequence reservation, one multi-row insert, one head update), the same chain as appending them
+    /// one by one.
+    pub async fn append_audit_many(
+        &mut self,
+        events: &[NewAuditEvent],
+        now: UtcTime,
+    ) -> Result<Vec<AuditEventRow>, StoreError> {
+        let mut out = Vec::with_capacity(events.len());
+        let mut rest = events;
+        while let Some(first) = rest.first() {
+            let org = first.org_id.unwrap_or(NO_ORG);
+            let run = rest.iter().take_while(|e| e.org_id.unwrap_or(NO_ORG) == org).count();
+            let (these, after) = rest.split_at(run);
+            out.extend(self.append_audit_run(org, these, now).await?);
+            rest = after;
+        }
+        Ok(out)
+    }
+
+    /// Events of one organization.
+    async fn append_audit_run(
+        &mut self,
+        org: OrgId,
+        events: &[NewAuditEvent],
+        now: UtcTime,
+    ) -> Result<Vec<AuditEventRow>, StoreError> {
         const ENSURE_HEAD: &str = "insert into audit_heads (org_id, last_seq, last_hash) values ($1, 0, $2)
                                    on conflict (org_id) do nothing";
-        const TAKE_SEQ: &str = "update audit_heads set last_seq = last_seq + 1 where org_id = $1
-                                returning last_seq, last_hash";
+        const TAKE_SEQS: &str = "update audit_heads set last_seq = last_seq + $2 where org_id = $1
+                                 returning last_seq, last_hash";
         const SET_HASH: &str = "update audit_heads set last_hash = $2 where org_id = $1";
-        let org = e.org_id.unwrap_or(NO_ORG);
+        let count = i64::try_from(events.len()).map_err(|e| StoreError::Other(e.to_string()))?;
         on_tx!(self, |c| sqlx::query(ENSURE_HEAD).bind(org).bind(GENESIS_HASH).execute(c).await.map(|_| ()))?;
-        let (seq, prev_hash): (i64, String) =
-            on_tx!(self, |c| sqlx::query_as(TAKE_SEQ).bind(org).fetch_one(c).await)?;
-        let mut row = AuditEventRow {
-            org_id: org,
-            seq,
-            id: AuditEventId::new(),
-            at: e.at.unwrap_or(now),
-            actor_type: e.actor_type.clone(),
-            actor_id: e.actor_id.clone(),
-            actor_label: e.actor_label.clone(),
-            action: e.action.clone(),
-            subject_type: e.subject_type.clone(),
-            subject_id: e.subject_id.clone(),
-            ip: e.ip.clone(),
-            user_agent: e.user_agent.clone(),
-            request_id: e.request_id.clone(),
-            before_json: e.before_json.clone(),
-            after_json: e.after_json.clone(),
-            prev_hash,
-            hash: String::new(),
-        };
-        row.hash = row.computed_hash(&row.prev_hash);
-        let insert = format!(
-            "insert into audit_events ({COLUMNS})
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        );
-        let r = &row;
-        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(insert))
-            .bind(r.org_id)
-            .bind(r.seq)
-            .bind(r.id)
-            .bind(r.at)
-            .bind(&r.actor_type)
-            .bind(&r.actor_id)
-            .bind(&r.actor_label)
-            .bind(&r.action)
-            .bind(&r.subject_type)
-            .bind(&r.subject_id)
-            .bind(&r.ip)
-            .bind(&r.user_agent)
-            .bind(&r.request_id)
-            .bind(&r.before_json)
-            .bind(&r.after_json)
-            .bind(&r.prev_hash)
-            .bind(&r.hash)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
-        on_tx!(self, |c| sqlx::query(SET_HASH).bind(org).bind(&row.hash).execute(c).await.map(|_| ()))?;
-        Ok(row)
+        let (last, mut prev_hash): (i64, String) =
+            on_tx!(self, |c| sqlx::query_as(TAKE_SEQS).bind(org).bind(count).fetch_one(c).await)?;
+        let mut rows = Vec::with_capacity(events.len());
+        for (seq, e) in (last - count + 1..).zip(events) {
+            let mut row = AuditEventRow {
+                org_id: org,
+                seq,
+                id: AuditEventId::new(),
+                at: e.at.unwrap_or(now),
+                actor_type: e.actor_type.clone(),
+                actor_id: e.actor_id.clone(),
+                actor_label: e.actor_label.clone(),
+                action: e.action.clone(),
+                subject_type: e.subject_type.clone(),
+                subject_id: e.subject_id.clone(),
+                ip: e.ip.clone(),
+                user_agent: e.user_agent.clone(),
+                request_id: e.request_id.clone(),
+                before_json: e.before_json.clone(),
+                after_json: e.after_json.clone(),
+                prev_hash: std::mem::take(&mut prev_hash),
+                hash: String::new(),
+            };
+            row.hash = row.computed_hash(&row.prev_hash);
+            prev_hash.clone_from(&row.hash);
+            rows.push(row);
+        }
+        for chunk in rows.chunks(rows_per_statement(17)) {
+            let insert =
+                format!("insert into audit_events ({COLUMNS}) values {}", values_list(self, chunk.len(), 17));
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
+                for r in chunk {
+                    q = q
+                        .bind(r.org_id)
+                        .bind(r.seq)
+                        .bind(r.id)
+                        .bind(r.at)
+                        .bind(&r.actor_type)
+                        .bind(&r.actor_id)
+                        .bind(&r.actor_label)
+                        .bind(&r.action)
+                        .bind(&r.subject_type)
+                        .bind(&r.subject_id)
+                        .bind(&r.ip)
+                        .bind(&r.user_agent)
+                        .bind(&r.request_id)
+                        .bind(&r.before_json)
+                        .bind(&r.after_json)
+                        .bind(&r.prev_hash)
+                        .bind(&r.hash);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
+        on_tx!(self, |c| sqlx::query(SET_HASH).bind(org).bind(&prev_hash).execute(c).await.map(|_| ()))?;
+        Ok(rows)
     }
 }
 

@@ -49,8 +49,8 @@ macro_rules! on_tx {
 
 mod connect;
 mod error;
-mod marks;
 mod migrate;
+mod multi_row;
 pub mod tx;
 
 pub mod api_keys;

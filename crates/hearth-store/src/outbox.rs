@@ -5,7 +5,7 @@
 
 use hearth_core::{MessageAttemptId, MessageId, OrgId, PatientId, UtcTime};
 
-use crate::marks::row_marks;
+use crate::multi_row::{placeholders, values_list};
 use crate::{Store, StoreError, Tx};
 
 /// Bind parameters per multi-row insert, kept well under both backends' limits.
@@ -157,10 +157,6 @@ pub struct StatusCount {
     pub count: i64,
 }
 
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 impl Tx {
     /// Inserts `m` unless the organization already has a message with its dedup key; returns the
     /// stored message and whether it was inserted now.
@@ -220,7 +216,7 @@ impl Tx {
         for chunk in rows.chunks(MAX_ROWS_PER_INSERT) {
             let sql = format!(
                 "insert into message_status_history ({HISTORY_COLUMNS}) values {}",
-                row_marks(self.backend(), chunk.len(), 8)
+                values_list(self, chunk.len(), 8)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -245,7 +241,7 @@ impl Tx {
         for chunk in rows.chunks(MAX_ROWS_PER_INSERT) {
             let sql = format!(
                 "insert into message_attempts ({ATTEMPT_COLUMNS}) values {}",
-                row_marks(self.backend(), chunk.len(), 13)
+                values_list(self, chunk.len(), 13)
             );
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -431,7 +427,7 @@ impl Tx {
                from v
               where messages.id = v.id and messages.org_id = v.org_id and messages.status = v.from_status
              returning messages.id",
-            row_marks(self.backend(), outcomes.len(), 12)
+            values_list(self, outcomes.len(), 12)
         );
         let moved: Vec<(MessageId,)> = on_tx!(self, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));

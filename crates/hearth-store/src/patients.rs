@@ -4,7 +4,16 @@
 
 use hearth_core::{ConsentId, OrgId, PatientEventId, PatientId, UtcTime};
 
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
+
+/// A new record to insert (see [`Tx::insert_patients`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewPatientRow<'a> {
+    pub id: PatientId,
+    pub mrn: &'a str,
+    pub fields: &'a PatientFields,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PatientRow {
@@ -114,10 +123,99 @@ impl Tx {
 
     /// The next number of the organization's MRN sequence for `year` (1, 2, 3 …).
     pub async fn next_mrn_number(&mut self, org: OrgId, year: i32) -> Result<i64, StoreError> {
-        const SQL: &str = "insert into mrn_counters (org_id, year, next) values ($1, $2, 1)
-                           on conflict (org_id, year) do update set next = mrn_counters.next + 1
+        self.reserve_mrn_numbers(org, year, 1).await
+    }
+
+    /// The next `count` numbers of the organization's MRN sequence for `year`, reserved at once;
+    /// returns the last (the numbers are `last - count + 1 ..= last`).
+    pub async fn reserve_mrn_numbers(
+        &mut self,
+        org: OrgId,
+        year: i32,
+        count: i64,
+    ) -> Result<i64, StoreError> {
+        const SQL: &str = "insert into mrn_counters (org_id, year, next) values ($1, $2, $3)
+                           on conflict (org_id, year) do update set next = mrn_counters.next + $3
                            returning next";
-        Ok(on_tx!(self, |c| sqlx::query_scalar(SQL).bind(org).bind(year).fetch_one(c).await)?)
+        Ok(on_tx!(self, |c| sqlx::query_scalar(SQL).bind(org).bind(year).bind(count).fetch_one(c).await)?)
+    }
+
+    /// Inserts new records (status `active`, version 1) with their side-table keys, a few statements
+    /// for all of them; returns the rows as stored.
+    pub async fn insert_patients(
+        &mut self,
+        org: OrgId,
+        rows: &[NewPatientRow<'_>],
+        now: UtcTime,
+    ) -> Result<Vec<PatientRow>, StoreError> {
+        const INSERT: &str = "insert into patients (id, org_id, mrn, status, family_name, given_names, birth_date,
+             gender, preferred_language, preferred_channel, time_zone, document, version, created_at, updated_at)
+             values";
+        for chunk in rows.chunks(rows_per_statement(15)) {
+            let sql = format!("{INSERT} {}", values_list(self, chunk.len(), 15));
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in chunk {
+                    let f = r.fields;
+                    q = q
+                        .bind(r.id)
+                        .bind(org)
+                        .bind(r.mrn)
+                        .bind("active")
+                        .bind(&f.family_name)
+                        .bind(&f.given_names)
+                        .bind(&f.birth_date)
+                        .bind(&f.gender)
+                        .bind(&f.preferred_language)
+                        .bind(&f.preferred_channel)
+                        .bind(&f.time_zone)
+                        .bind(&f.document)
+                        .bind(1_i64)
+                        .bind(now)
+                        .bind(now);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
+        let identifiers: Vec<(PatientId, [&str; 2])> = rows
+            .iter()
+            .flat_map(|r| r.fields.identifiers.iter().map(move |(s, v)| (r.id, [s.as_str(), v.as_str()])))
+            .collect();
+        let contacts: Vec<(PatientId, [&str; 2])> = rows
+            .iter()
+            .flat_map(|r| r.fields.contacts.iter().map(move |(k, v)| (r.id, [*k, v.as_str()])))
+            .collect();
+        let names: Vec<(PatientId, [&str; 1])> =
+            rows.iter().flat_map(|r| r.fields.name_keys.iter().map(move |k| (r.id, [k.as_str()]))).collect();
+        self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
+            .await?;
+        self.insert_keys(org, "patient_name_keys (org_id, patient_id, key)", &names).await?;
+        self.insert_keys(org, "patient_contacts (org_id, patient_id, kind, value)", &contacts).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let f = r.fields;
+                PatientRow {
+                    id: r.id,
+                    org_id: org,
+                    mrn: r.mrn.to_owned(),
+                    status: "active".into(),
+                    family_name: f.family_name.clone(),
+                    given_names: f.given_names.clone(),
+                    birth_date: f.birth_date.clone(),
+                    gender: f.gender.clone(),
+                    preferred_language: f.preferred_language.clone(),
+                    preferred_channel: f.preferred_channel.clone(),
+                    time_zone: f.time_zone.clone(),
+                    document: f.document.clone(),
+                    version: 1,
+                    merged_into: None,
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
+                }
+            })
+            .collect())
     }
 
     pub async fn insert_patient(
@@ -128,28 +226,8 @@ impl Tx {
         f: &PatientFields,
         now: UtcTime,
     ) -> Result<PatientRow, StoreError> {
-        let sql = format!(
-            "insert into patients (id, org_id, mrn, status, family_name, given_names, birth_date, gender,
-                 preferred_language, preferred_channel, time_zone, document, version, created_at, updated_at)
-             values ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) returning {COLUMNS}"
-        );
-        let row = on_tx!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(org)
-            .bind(mrn)
-            .bind(&f.family_name)
-            .bind(&f.given_names)
-            .bind(&f.birth_date)
-            .bind(&f.gender)
-            .bind(&f.preferred_language)
-            .bind(&f.preferred_channel)
-            .bind(&f.time_zone)
-            .bind(&f.document)
-            .bind(now)
-            .fetch_one(c)
-            .await)?;
-        self.write_keys(org, id, f).await?;
-        Ok(row)
+        let mut rows = self.insert_patients(org, &[NewPatientRow { id, mrn, fields: f }], now).await?;
+        rows.pop().ok_or(StoreError::NotFound)
     }
 
     /// Replaces the record if it is still at `expected_version`; [`StoreError::Stale`] otherwise.
@@ -240,47 +318,43 @@ impl Tx {
     ) -> Result<(), StoreError> {
         const CLEAR: &str = "delete from patient_name_keys where org_id = $1 and patient_id = $2";
         on_tx!(self, |c| sqlx::query(CLEAR).bind(org).bind(id).execute(c).await.map(|_| ()))?;
-        let names: Vec<[&str; 1]> = keys.iter().map(|k| [k.as_str()]).collect();
-        self.insert_keys(org, id, "patient_name_keys (org_id, patient_id, key)", &names).await
+        let names: Vec<(PatientId, [&str; 1])> = keys.iter().map(|k| (id, [k.as_str()])).collect();
+        self.insert_keys(org, "patient_name_keys (org_id, patient_id, key)", &names).await
     }
 
     /// One statement per side table (not per key: a record has a dozen or more name keys).
     async fn write_keys(&mut self, org: OrgId, id: PatientId, f: &PatientFields) -> Result<(), StoreError> {
-        let identifiers: Vec<[&str; 2]> =
-            f.identifiers.iter().map(|(s, v)| [s.as_str(), v.as_str()]).collect();
-        let contacts: Vec<[&str; 2]> = f.contacts.iter().map(|(k, v)| [*k, v.as_str()]).collect();
-        let names: Vec<[&str; 1]> = f.name_keys.iter().map(|k| [k.as_str()]).collect();
-        self.insert_keys(org, id, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
+        let identifiers: Vec<(PatientId, [&str; 2])> =
+            f.identifiers.iter().map(|(s, v)| (id, [s.as_str(), v.as_str()])).collect();
+        let contacts: Vec<(PatientId, [&str; 2])> =
+            f.contacts.iter().map(|(k, v)| (id, [*k, v.as_str()])).collect();
+        let names: Vec<(PatientId, [&str; 1])> = f.name_keys.iter().map(|k| (id, [k.as_str()])).collect();
+        self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
             .await?;
-        self.insert_keys(org, id, "patient_name_keys (org_id, patient_id, key)", &names).await?;
-        self.insert_keys(org, id, "patient_contacts (org_id, patient_id, kind, value)", &contacts).await
+        self.insert_keys(org, "patient_name_keys (org_id, patient_id, key)", &names).await?;
+        self.insert_keys(org, "patient_contacts (org_id, patient_id, kind, value)", &contacts).await
     }
 
-    /// `insert into <table> values ($1, $2, …), …`: the organization, the patient and each row's values.
+    /// `insert into <table> values ($1, $2, …), …`: per row the organization, the patient and its values.
     async fn insert_keys<const N: usize>(
         &mut self,
         org: OrgId,
-        id: PatientId,
         table: &str,
-        rows: &[[&str; N]],
+        rows: &[(PatientId, [&str; N])],
     ) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
+        for chunk in rows.chunks(rows_per_statement(N + 2)) {
+            let sql = format!("insert into {table} values {}", values_list(self, chunk.len(), N + 2));
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, values) in chunk {
+                    q = q.bind(org).bind(*id);
+                    for value in values {
+                        q = q.bind(*value);
+                    }
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
         }
-        let tuples: Vec<String> = (0..rows.len())
-            .map(|r| {
-                let marks: Vec<String> = (0..N).map(|c| format!("${}", 3 + r * N + c)).collect();
-                format!("($1, $2, {})", marks.join(", "))
-            })
-            .collect();
-        let sql = format!("insert into {table} values {}", tuples.join(", "));
-        on_tx!(self, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org).bind(id);
-            for value in rows.iter().flatten() {
-                q = q.bind(*value);
-            }
-            q.execute(c).await.map(|_| ())
-        })?;
         Ok(())
     }
 
@@ -311,17 +385,36 @@ impl Tx {
         payload: &str,
         now: UtcTime,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "insert into patient_events (id, org_id, patient_id, kind, payload, at) values ($1, $2, $3, $4, $5, $6)";
-        on_tx!(self, |c| sqlx::query(SQL)
-            .bind(PatientEventId::new())
-            .bind(org)
-            .bind(patient)
-            .bind(kind)
-            .bind(payload)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        self.append_patient_events(org, kind, &[(patient, payload.to_owned())], now).await
+    }
+
+    /// Appends one lifecycle event of `kind` per (patient, payload), in order.
+    pub async fn append_patient_events(
+        &mut self,
+        org: OrgId,
+        kind: &str,
+        events: &[(PatientId, String)],
+        now: UtcTime,
+    ) -> Result<(), StoreError> {
+        for chunk in events.chunks(rows_per_statement(6)) {
+            let sql = format!(
+                "insert into patient_events (id, org_id, patient_id, kind, payload, at) values {}",
+                values_list(self, chunk.len(), 6)
+            );
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (patient, payload) in chunk {
+                    q = q
+                        .bind(PatientEventId::new())
+                        .bind(org)
+                        .bind(*patient)
+                        .bind(kind)
+                        .bind(payload)
+                        .bind(now);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use hearth_core::{
 };
 
 use crate::appointments::{AppointmentRow, COLUMNS as APPOINTMENT_COLUMNS};
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::outbox::{COLUMNS as MESSAGE_COLUMNS, MessageRow};
 use crate::{Store, StoreError, Tx};
 
@@ -63,20 +64,32 @@ const DECISION_COLUMNS: &str = "id, org_id, appointment_id, k, start_at, patient
 impl Tx {
     /// Queues a change for the scheduler (in the change's transaction).
     pub async fn queue_outreach(&mut self, w: &WorkRow) -> Result<(), StoreError> {
-        let sql =
-            format!("insert into outreach_work ({WORK_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8)");
-        on_tx!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(w.id)
-            .bind(w.org_id)
-            .bind(w.patient_id)
-            .bind(w.appointment_id)
-            .bind(w.event_id)
-            .bind(&w.notices)
-            .bind(w.previous_start)
-            .bind(w.created_at)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        self.queue_outreach_many(std::slice::from_ref(w)).await
+    }
+
+    /// Queues changes for the scheduler, a few statements for all of them.
+    pub async fn queue_outreach_many(&mut self, rows: &[WorkRow]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(rows_per_statement(8)) {
+            let sql = format!(
+                "insert into outreach_work ({WORK_COLUMNS}) values {}",
+                values_list(self, chunk.len(), 8)
+            );
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for w in chunk {
+                    q = q
+                        .bind(w.id)
+                        .bind(w.org_id)
+                        .bind(w.patient_id)
+                        .bind(w.appointment_id)
+                        .bind(w.event_id)
+                        .bind(&w.notices)
+                        .bind(w.previous_start)
+                        .bind(w.created_at);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 

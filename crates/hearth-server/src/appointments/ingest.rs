@@ -5,8 +5,6 @@
 //! and changes nothing. A request is applied whole or not at all, in a commit it may share with concurrent
 //! requests: a 202 means all of it is on disk.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use hearth_core::appointment::{
     self, AppointmentState, Event, EventKind, Outcome, Policy, Reminders, Status,
 };
@@ -16,6 +14,8 @@ use hearth_store::appointments::{AppointmentEventRow, AppointmentRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ingest_seen::{Key, Seen};
+use super::ingest_writes::Pending;
 use super::wire::{self, WireEvent, Zone};
 use crate::auth::Actor;
 use crate::error::{AppError, FieldError};
@@ -90,75 +90,34 @@ pub(super) async fn apply_all(
     let parsed: Vec<Result<WireEvent, Vec<FieldError>>> =
         events.iter().map(|v| wire::parse(v, &app.config.patients.phone_region)).collect();
     let mut seen = Seen::prefetch(tx, actor.org, &identities, &parsed).await?;
+    let mut pending = Pending::default();
     let mut results = Vec::with_capacity(events.len());
     for (index, ((value, identity), ev)) in events.iter().zip(identities).zip(parsed).enumerate() {
-        let mut r = one(tx, app, actor, value, identity, ev, now, &mut seen).await?;
+        let mut view = Request { tx: &mut *tx, app, actor, now, seen: &mut seen, pending: &mut pending };
+        let mut r = one(&mut view, value, identity, ev).await?;
         r.index = index;
         results.push(r);
     }
+    pending.flush(tx, app, actor).await?;
     Ok((IngestReport { results }, seen.created_patients))
 }
 
-type Key = (String, String);
-
-/// What one request knows: the events, patients and appointments its events name, read in a few
-/// queries up front and kept current as the request goes (an event may create what a later one
-/// names), and each location and practitioner once looked up. Kept for one request only, so a
-/// request rolled back alone leaves nothing behind here.
-#[derive(Default)]
-struct Seen {
-    created_patients: Vec<PatientId>,
-    /// (source, source_message_id) → the answer stored the first time.
-    answers: HashMap<Key, String>,
-    /// (source, EHR patient id) → the patient, where one exists.
-    patients: HashMap<Key, PatientId>,
-    /// (source, EHR appointment id) → the appointment, where one exists.
-    appointments: HashMap<Key, AppointmentRow>,
-    locations: HashMap<String, (hearth_core::LocationId, String)>,
-    practitioners: HashMap<String, hearth_core::PractitionerId>,
+/// One request on its way: the transaction, who sends, when, what it knows and what it has yet to
+/// write ([`Pending`]).
+struct Request<'a> {
+    tx: &'a mut Tx,
+    app: &'a AppState,
+    actor: &'a Actor,
+    now: UtcTime,
+    seen: &'a mut Seen,
+    pending: &'a mut Pending,
 }
 
-impl Seen {
-    async fn prefetch(
-        tx: &mut Tx,
-        org: OrgId,
-        identities: &[Key],
-        parsed: &[Result<WireEvent, Vec<FieldError>>],
-    ) -> Result<Self, AppError> {
-        let mut seen = Self::default();
-        for (source, ids) in by_source(identities.iter().map(|(s, m)| (s.as_str(), m.as_str()))) {
-            for row in tx.appointment_events_by_messages(org, source, &ids).await? {
-                seen.answers.insert((row.source, row.source_message_id), row.result);
-            }
-        }
-        let events = || {
-            identities
-                .iter()
-                .zip(parsed)
-                .filter_map(|((source, _), ev)| Some((source.as_str(), ev.as_ref().ok()?)))
-        };
-        for (source, ids) in by_source(events().map(|(s, ev)| (s, ev.patient_id.as_str()))) {
-            for (value, id) in tx.patients_by_identifiers(org, source, &ids).await? {
-                seen.patients.insert((source.to_owned(), value), id);
-            }
-        }
-        let appointment_ids = events().map(|(s, ev)| (s, ev.appointment_id.as_deref().unwrap_or_default()));
-        for (source, ids) in by_source(appointment_ids) {
-            for row in tx.appointments_by_external_ids(org, source, &ids).await? {
-                seen.appointments.insert((row.source.clone(), row.external_id.clone()), row);
-            }
-        }
-        Ok(seen)
+impl Request<'_> {
+    /// Writes what is held, before a path that reads or writes the database directly.
+    async fn flush(&mut self) -> Result<(), AppError> {
+        self.pending.flush(self.tx, self.app, self.actor).await
     }
-}
-
-/// Distinct ids, grouped by source.
-fn by_source<'a>(keys: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<&'a str, Vec<&'a str>> {
-    let mut m: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (source, id) in keys {
-        m.entry(source).or_default().insert(id);
-    }
-    m.into_iter().map(|(source, ids)| (source, ids.into_iter().collect())).collect()
 }
 
 fn rejected(errors: Vec<FieldError>) -> EventResult {
@@ -177,18 +136,13 @@ fn rejected(errors: Vec<FieldError>) -> EventResult {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one event: as sent, its identity, as parsed; and where it goes
 async fn one(
-    tx: &mut Tx,
-    app: &AppState,
-    actor: &Actor,
+    r: &mut Request<'_>,
     value: &serde_json::Value,
     (source, message_id): Key,
     parsed: Result<WireEvent, Vec<FieldError>>,
-    now: UtcTime,
-    seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
-    if let Some(first) = seen.answers.get(&(source.clone(), message_id.clone())) {
+    if let Some(first) = r.seen.answers.get(&(source.clone(), message_id.clone())) {
         let mut r: EventResult = serde_json::from_str(first).map_err(anyhow::Error::from)?;
         r.replayed = true;
         return Ok(r);
@@ -196,9 +150,9 @@ async fn one(
     let (result, appointment_id, ev) = match parsed {
         Err(errors) => (rejected(errors), None, None),
         Ok(ev) => {
-            let r = apply(tx, app, actor, &source, &ev, now, seen).await?;
-            let id = r.appointment_id;
-            (r, id, Some(ev))
+            let res = apply(r, &source, &ev).await?;
+            let id = res.appointment_id;
+            (res, id, Some(ev))
         }
     };
     let outcome = match result.result.as_str() {
@@ -207,9 +161,10 @@ async fn one(
     };
     let answer = serde_json::to_string(&result).map_err(anyhow::Error::from)?;
     let event_id = AppointmentEventId::new();
-    tx.insert_appointment_event(&AppointmentEventRow {
+    let now = r.now;
+    r.pending.event(AppointmentEventRow {
         id: event_id,
-        org_id: actor.org,
+        org_id: r.actor.org,
         appointment_id,
         source: source.clone(),
         source_message_id: message_id.clone(),
@@ -220,24 +175,19 @@ async fn one(
         outcome: outcome.to_owned(),
         reason: result.reason.clone(),
         result: answer.clone(),
-    })
-    .await?;
-    seen.answers.insert((source, message_id), answer);
-    crate::reminders::queue_change(tx, actor.org, &result, Some(event_id), now).await?;
+    });
+    r.seen.answers.insert((source, message_id), answer);
+    if let Some(work) = crate::reminders::work_for_change(r.actor.org, &result, Some(event_id), now) {
+        r.pending.work(work);
+    }
     Ok(result)
 }
 
-/// The patient the EHR calls `ev.patient_id`, created on first sight.
-async fn patient(
-    tx: &mut Tx,
-    app: &AppState,
-    actor: &Actor,
-    source: &str,
-    ev: &WireEvent,
-    seen: &mut Seen,
-) -> Result<PatientId, AppError> {
+/// The patient the EHR calls `ev.patient_id`, created on first sight (written with the request's
+/// other new patients when it ends).
+fn patient(r: &mut Request<'_>, source: &str, ev: &WireEvent) -> Result<PatientId, AppError> {
     let key = (source.to_owned(), ev.patient_id.clone());
-    if let Some(id) = seen.patients.get(&key) {
+    if let Some(id) = r.seen.patients.get(&key) {
         return Ok(*id);
     }
     let record = PatientRecord {
@@ -264,47 +214,10 @@ async fn patient(
         preferred_language: ev.language.clone(),
         ..PatientRecord::default()
     };
-    let v = patients::create_in(tx, app, actor, record, Strictness::Lenient).await?;
-    seen.created_patients.push(v.id);
-    seen.patients.insert(key, v.id);
-    Ok(v.id)
-}
-
-/// The location named by the event (created in the organization's zone on first sight) and its zone.
-async fn location(
-    tx: &mut Tx,
-    org: OrgId,
-    name: &str,
-    now: UtcTime,
-) -> Result<(hearth_core::LocationId, String), AppError> {
-    if let Some(found) = tx.location_id_by_name(org, name).await? {
-        return Ok(found);
-    }
-    let zone = tx.organization_time_zone(org).await?;
-    let id = hearth_core::LocationId::new();
-    let new = hearth_store::locations::NewLocation { id, name, time_zone: &zone, sensitive: false, now };
-    tx.create_location(org, &new).await?;
-    Ok((id, zone))
-}
-
-async fn practitioner(
-    tx: &mut Tx,
-    org: OrgId,
-    p: &wire::Provider,
-    now: UtcTime,
-) -> Result<hearth_core::PractitionerId, AppError> {
-    if let Some(id) = tx.practitioner_id_by_external_id(org, &p.id).await? {
-        return Ok(id);
-    }
-    let id = hearth_core::PractitionerId::new();
-    let new = hearth_store::practitioners::NewPractitioner {
-        id,
-        external_id: Some(&p.id),
-        given_name: p.first_name.as_deref().unwrap_or(""),
-        family_name: p.last_name.as_deref().unwrap_or(&p.id),
-        now,
-    };
-    tx.create_practitioner(org, &new).await?;
+    let new = patients::prepare_new(r.app, r.actor, record, Strictness::Lenient)?;
+    let id = new.id;
+    r.pending.patient(new);
+    r.seen.created(key, id);
     Ok(id)
 }
 
@@ -341,18 +254,10 @@ fn state_of(row: &AppointmentRow) -> Result<AppointmentState, AppError> {
 }
 
 #[allow(clippy::too_many_lines)] // one event's whole path, in order
-async fn apply(
-    tx: &mut Tx,
-    app: &AppState,
-    actor: &Actor,
-    source: &str,
-    ev: &WireEvent,
-    now: UtcTime,
-    seen: &mut Seen,
-) -> Result<EventResult, AppError> {
-    let org = actor.org;
-    let patient_id = patient(tx, app, actor, source, ev, seen).await?;
-    let opted_out = tx.opted_out(org, patient_id, "sms").await?;
+async fn apply(r: &mut Request<'_>, source: &str, ev: &WireEvent) -> Result<EventResult, AppError> {
+    let (org, now) = (r.actor.org, r.now);
+    let patient_id = patient(r, source, ev)?;
+    let opted_out = r.seen.opted_out(r.tx, org, patient_id).await?;
     let event = |start: Option<UtcTime>| {
         let e = Event::new(ev.kind, ev.event_at.unwrap_or(now)).received(now).opted_out(opted_out);
         match start {
@@ -361,34 +266,23 @@ async fn apply(
         }
     };
     if matches!(ev.kind, EventKind::OptedIn | EventKind::OptedOut) {
-        return consent(tx, org, patient_id, ev, now, opted_out, &event(None), seen).await;
+        r.flush().await?;
+        return consent(r, patient_id, ev, opted_out, &event(None)).await;
     }
     let external_id = ev.appointment_id.clone().unwrap_or_default();
-    let existing = seen.appointments.get(&(source.to_owned(), external_id.clone())).cloned();
+    let existing = r.seen.appointments.get(&(source.to_owned(), external_id.clone())).cloned();
     let location = match &ev.location {
-        Some(name) => Some(if let Some(found) = seen.locations.get(name) {
-            found.clone()
-        } else {
-            let found = location(tx, org, name, now).await?;
-            seen.locations.insert(name.clone(), found.clone());
-            found
-        }),
+        Some(name) => Some(r.seen.location(r.tx, org, name, now).await?),
         None => None,
     };
     let practitioner = match &ev.provider {
-        Some(p) => Some(if let Some(id) = seen.practitioners.get(&p.id) {
-            *id
-        } else {
-            let id = practitioner(tx, org, p, now).await?;
-            seen.practitioners.insert(p.id.clone(), id);
-            id
-        }),
+        Some(p) => Some(r.seen.practitioner(r.tx, org, p, now).await?),
         None => None,
     };
     let fallback = match (&location, &existing) {
         (Some((_, zone)), _) => zone.clone(),
         (None, Some(row)) => row.time_zone.clone(),
-        (None, None) => tx.organization_time_zone(org).await?,
+        (None, None) => r.seen.zone(r.tx, org).await?,
     };
     let start = match &ev.local_start {
         Some((local, zone)) => match to_instant(*local, zone, &fallback) {
@@ -474,10 +368,13 @@ async fn apply(
     .into();
     if changed {
         row.updated_at = now;
-        tx.save_appointment(&row).await?;
+        r.pending.appointment(row.clone());
         let before = existing.as_ref().map(|e| e.status.as_str());
-        crate::surveys::on_appointment_status(tx, app, before, &row, now).await?;
-        seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
+        if r.seen.triggers.fires(r.tx, before, &row).await? {
+            r.flush().await?;
+            r.seen.triggers.invite(r.tx, r.app, before, &row, now).await?;
+        }
+        r.seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
     }
     result.appointment_id = Some(row.id);
     result.patient_id = Some(row.patient_id);
@@ -562,21 +459,18 @@ fn outcome_name(o: Outcome) -> &'static str {
 }
 
 /// OPTED-IN / OPTED-OUT: a consent ledger entry (source `ehr`), applied to each of the patient's
-/// open appointments.
-#[allow(clippy::too_many_arguments)] // the event, the patient's state, and the request's view
+/// open appointments. Reads and writes the database directly: the caller flushes first.
 async fn consent(
-    tx: &mut Tx,
-    org: OrgId,
+    r: &mut Request<'_>,
     patient_id: PatientId,
     ev: &WireEvent,
-    now: UtcTime,
     was_opted_out: bool,
     event: &Event,
-    seen: &mut Seen,
 ) -> Result<EventResult, AppError> {
+    let (org, now) = (r.actor.org, r.now);
     let opted_in = ev.kind == EventKind::OptedIn;
     let address = ev.phone.clone().unwrap_or_default();
-    tx.append_consent(
+    r.tx.append_consent(
         org,
         &hearth_store::patients::ConsentRow {
             id: hearth_core::ConsentId::new(),
@@ -590,16 +484,17 @@ async fn consent(
         },
     )
     .await?;
+    r.seen.set_opted_out(patient_id, !opted_in);
     let mut notices: Vec<String> =
         appointment::consent_notice(ev.kind, was_opted_out).iter().map(ToString::to_string).collect();
     let mut touched = 0;
-    for mut row in tx.open_appointments_of(org, patient_id).await? {
+    for mut row in r.tx.open_appointments_of(org, patient_id).await? {
         let decision = appointment::apply(Some(&state_of(&row)?), event, &Policy::default());
         if let (Outcome::Applied, Some(after)) = (decision.outcome, decision.state) {
             row.reminders = after.reminders.as_db_text();
             row.updated_at = now;
-            tx.save_appointment(&row).await?;
-            seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
+            r.tx.save_appointment(&row).await?;
+            r.seen.appointments.insert((row.source.clone(), row.external_id.clone()), row.clone());
             touched += 1;
             notices.extend(decision.notices.iter().map(ToString::to_string));
         }

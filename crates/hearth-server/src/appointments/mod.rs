@@ -4,6 +4,8 @@
 mod export;
 mod group_commit;
 mod ingest;
+mod ingest_seen;
+mod ingest_writes;
 mod integration;
 pub mod schedule;
 pub mod simulation;

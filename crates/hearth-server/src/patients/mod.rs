@@ -4,6 +4,7 @@
 //! in one transaction.
 
 mod consent;
+mod create_many;
 mod duplicates;
 mod merge;
 mod model;
@@ -17,6 +18,7 @@ use hearth_store::StoreError;
 use hearth_store::patients::{PatientFilter, PatientRow};
 
 pub use consent::{ConsentInput, ConsentView, ConsentsView, consents, record_consent};
+pub use create_many::{NewPatient, insert_new, prepare_new};
 pub use duplicates::{
     DuplicateCandidate, QueueEntry, duplicates, mark_not_duplicate, queue, queue_entry, refresh_queue,
     refresh_queue_many,
@@ -112,35 +114,12 @@ pub async fn create_in(
     tx: &mut hearth_store::Tx,
     app: &AppState,
     actor: &Actor,
-    mut record: PatientRecord,
+    record: PatientRecord,
     strictness: Strictness,
 ) -> Result<PatientView, AppError> {
-    let cfg = &app.config.patients;
-    record.clear_problems();
-    let id = PatientId::new();
-    let (record, fields) = prepare(app, actor.org, id, &record, strictness, None)?;
-    let now = app.clock.now();
-    let mrn = if let Some(m) = &record.mrn {
-        m.clone()
-    } else {
-        let year = today(app).year();
-        let seq = tx.next_mrn_number(actor.org, i32::from(year)).await?;
-        mrn::render(&cfg.mrn_pattern, year, seq).map_err(|e| anyhow::anyhow!("patients.mrn_pattern: {e}"))?
-    };
-    let row = tx.insert_patient(actor.org, id, &mrn, &fields, now).await.map_err(key_taken)?;
-    let v = view(&row)?;
-    audit::record(
-        tx,
-        now,
-        actor,
-        "patient.create",
-        Some(("patient", row.id.to_string())),
-        None,
-        snapshot(&v),
-    )
-    .await?;
-    event(tx, app, actor, &row, "patient.created").await?;
-    Ok(v)
+    let new = prepare_new(app, actor, record, strictness)?;
+    let mut views = insert_new(tx, app, actor, vec![new]).await?;
+    views.pop().ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new patient was not written")))
 }
 
 /// Display names of several patients (for lists such as a day's appointments); one audited read

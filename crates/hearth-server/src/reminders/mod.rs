@@ -51,11 +51,25 @@ pub async fn queue_change(
     event: Option<AppointmentEventId>,
     now: UtcTime,
 ) -> Result<(), AppError> {
-    let Some(patient) = result.patient_id else { return Ok(()) };
-    if !matches!(result.result.as_str(), "created" | "updated") {
-        return Ok(());
+    if let Some(work) = work_for_change(org, result, event, now) {
+        tx.queue_outreach(&work).await?;
     }
-    tx.queue_outreach(&WorkRow {
+    Ok(())
+}
+
+/// The scheduler's work for an event's answer ([`queue_change`] writes it): `None` for events that
+/// changed nothing.
+pub fn work_for_change(
+    org: OrgId,
+    result: &EventResult,
+    event: Option<AppointmentEventId>,
+    now: UtcTime,
+) -> Option<WorkRow> {
+    let patient = result.patient_id?;
+    if !matches!(result.result.as_str(), "created" | "updated") {
+        return None;
+    }
+    Some(WorkRow {
         id: OutreachWorkId::new(),
         org_id: org,
         patient_id: patient,
@@ -65,8 +79,6 @@ pub async fn queue_change(
         previous_start: result.previous_start,
         created_at: now,
     })
-    .await?;
-    Ok(())
 }
 
 /// Queues a re-plan of the patient's reminders (their consent changed, or a rule did).

@@ -3,6 +3,8 @@
 //! invitation message (and the one non-responder reminder) go into the outbox in the same
 //! transaction, not before the outreach window opens.
 
+use std::collections::HashMap;
+
 use hearth_core::messaging::{Channel, Purpose};
 use hearth_core::outreach::{Rule as OutreachRule, open_at_or_after};
 use hearth_core::survey::SurveyInvitationId;
@@ -60,16 +62,60 @@ pub async fn on_appointment_status(
     row: &AppointmentRow,
     now: UtcTime,
 ) -> Result<(), AppError> {
-    if before == Some(row.status.as_str()) {
-        return Ok(());
-    }
-    let rules = tx.survey_rules_for_status(row.org_id, &row.status).await?;
-    for rule in rules.into_iter().map(Rule::from_row) {
-        if matches(&rule, row) {
-            invite(tx, app, &rule, row, now).await?;
+    StatusTriggers::default().invite(tx, app, before, row, now).await
+}
+
+/// The active survey rules of each status, read once and kept (for a batch of status changes; the
+/// rules a request sees do not change under it).
+#[derive(Default)]
+pub struct StatusTriggers {
+    rules: HashMap<(OrgId, String), Vec<Rule>>,
+}
+
+impl StatusTriggers {
+    async fn rules(&mut self, tx: &mut Tx, org: OrgId, status: &str) -> Result<&[Rule], AppError> {
+        let key = (org, status.to_owned());
+        if !self.rules.contains_key(&key) {
+            let rules =
+                tx.survey_rules_for_status(org, status).await?.into_iter().map(Rule::from_row).collect();
+            self.rules.insert(key.clone(), rules);
         }
+        Ok(self.rules.get(&key).map_or(&[], Vec::as_slice))
     }
-    Ok(())
+
+    /// Whether the change from `before` to the appointment's status triggers a rule whose filters
+    /// match (without writing anything).
+    pub async fn fires(
+        &mut self,
+        tx: &mut Tx,
+        before: Option<&str>,
+        row: &AppointmentRow,
+    ) -> Result<bool, AppError> {
+        if before == Some(row.status.as_str()) {
+            return Ok(false);
+        }
+        Ok(self.rules(tx, row.org_id, &row.status).await?.iter().any(|rule| matches(rule, row)))
+    }
+
+    /// Invites the appointment's patient for every rule the change triggers and whose filters match.
+    pub async fn invite(
+        &mut self,
+        tx: &mut Tx,
+        app: &AppState,
+        before: Option<&str>,
+        row: &AppointmentRow,
+        now: UtcTime,
+    ) -> Result<(), AppError> {
+        if before == Some(row.status.as_str()) {
+            return Ok(());
+        }
+        for rule in self.rules(tx, row.org_id, &row.status).await? {
+            if matches(rule, row) {
+                invite(tx, app, rule, row, now).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn matches(rule: &Rule, row: &AppointmentRow) -> bool {

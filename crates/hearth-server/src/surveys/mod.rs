@@ -12,6 +12,6 @@ pub mod results_csv;
 pub mod rules;
 pub mod webhook;
 
-pub use invite::on_appointment_status;
+pub use invite::{StatusTriggers, on_appointment_status};
 pub use questionnaires::{QuestionnaireDetail, QuestionnaireView, ensure_builtins, instrument};
 pub use rules::{SurveyRuleInput, SurveyRuleView};

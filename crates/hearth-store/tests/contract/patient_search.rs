@@ -4,11 +4,15 @@
 use hearth_core::{OrgId, PatientId, UtcTime};
 use hearth_store::Store;
 use hearth_store::organizations::NewOrganization;
-use hearth_store::patients::{PatientFields, PatientFilter};
+use hearth_store::patients::{NewPatientRow, PatientFields, PatientFilter};
 
 use crate::contract;
 
-contract!(filters_use_their_keys_and_lists_keep_name_order, name_candidates_come_heaviest_first);
+contract!(
+    filters_use_their_keys_and_lists_keep_name_order,
+    name_candidates_come_heaviest_first,
+    patients_inserted_together_read_back_as_returned,
+);
 
 async fn new_org(store: &Store) -> OrgId {
     let id = OrgId::new();
@@ -160,4 +164,49 @@ async fn name_candidates_come_heaviest_first(store: Store) {
     );
     assert_eq!(search("smith", Some("M3")).await, ["Mary Smith"], "with other filters");
     assert!(search("Mary Jones", None).await.is_empty(), "each word matches someone, no one both");
+}
+
+/// `insert_patients` returns the rows as stored, writes every record's keys, and MRN numbers reserved
+/// in a block continue the sequence one at a time would have taken.
+async fn patients_inserted_together_read_back_as_returned(store: Store) {
+    let org = new_org(&store).await;
+    let now = UtcTime::new(jiff::Timestamp::now());
+    let fields: Vec<PatientFields> = ["Ames", "Bell", "Cole"]
+        .iter()
+        .enumerate()
+        .map(|(i, family)| PatientFields {
+            family_name: (*family).into(),
+            given_names: "Ann".into(),
+            document: "{}".into(),
+            identifiers: vec![("epic".into(), format!("E{i}"))],
+            contacts: vec![("phone", format!("+1202555014{i}"))],
+            name_keys: hearth_core::names::record_keys([*family, "Ann"]),
+            ..PatientFields::default()
+        })
+        .collect();
+    let ids: Vec<PatientId> = fields.iter().map(|_| PatientId::new()).collect();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.next_mrn_number(org, 2026).await.unwrap(), 1);
+    let last = tx.reserve_mrn_numbers(org, 2026, 3).await.unwrap();
+    assert_eq!(last, 4, "numbers 2, 3 and 4");
+    let mrns: Vec<String> = (2..=last).map(|n| format!("M{n}")).collect();
+    let rows: Vec<NewPatientRow<'_>> = ids
+        .iter()
+        .zip(&mrns)
+        .zip(&fields)
+        .map(|((id, mrn), f)| NewPatientRow { id: *id, mrn: mrn.as_str(), fields: f })
+        .collect();
+    let inserted = tx.insert_patients(org, &rows, now).await.unwrap();
+    let found = tx.patients_by_identifiers(org, "epic", &["E0", "E1", "E2"]).await.unwrap();
+    assert_eq!(tx.next_mrn_number(org, 2026).await.unwrap(), 5);
+    tx.commit().await.unwrap();
+    assert_eq!(found.len(), 3);
+    for (i, row) in inserted.iter().enumerate() {
+        assert_eq!(&store.patient(org, row.id).await.unwrap(), row);
+        assert_eq!(row.mrn, format!("M{}", i + 2));
+        assert!(found.contains(&(format!("E{i}"), ids[i])));
+    }
+    let filter = PatientFilter { phone: Some("+12025550141".into()), limit: 10, ..PatientFilter::default() };
+    let by_phone = store.list_patients(org, &filter).await.unwrap();
+    assert_eq!(by_phone.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[1]]);
 }

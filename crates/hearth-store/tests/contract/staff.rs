@@ -18,6 +18,7 @@ contract!(
     sessions_end_individually_or_all_but_one,
     api_keys_are_found_by_hash_and_revoked_per_organization,
     audit_events_form_a_chain,
+    audit_events_appended_together_continue_the_chains,
     audit_rows_cannot_be_changed_or_removed,
     concurrent_audit_appends_never_fork_the_chain,
     audit_filters_select_events,
@@ -249,6 +250,26 @@ async fn audit_events_form_a_chain(store: Store) {
     assert_eq!(assert_chain_valid(&store, b).await, 1, "each organization has its own chain");
     let heads = store.audit_chains().await.unwrap();
     assert!(heads.iter().any(|(o, seq, _)| *o == a && *seq == 3));
+}
+
+/// Events appended together, several organizations mixed, continue each organization's chain as if
+/// appended one by one.
+async fn audit_events_appended_together_continue_the_chains(store: Store) {
+    let (a, b) = (org(&store).await, org(&store).await);
+    append(&store, &event(a, "location.create", "l0")).await;
+    let events = [
+        event(a, "patient.create", "p1"),
+        event(a, "patient.create", "p2"),
+        event(b, "patient.create", "q1"),
+        event(a, "patient.create", "p3"),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    let rows = tx.append_audit_many(&events, t("2026-01-06T09:00:00Z")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![2, 3, 1, 4]);
+    append(&store, &event(a, "location.update", "l0")).await;
+    assert_eq!(assert_chain_valid(&store, a).await, 5);
+    assert_eq!(assert_chain_valid(&store, b).await, 1);
 }
 
 async fn audit_rows_cannot_be_changed_or_removed(store: Store) {
