@@ -59,10 +59,12 @@ pub struct PatientFilter {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub identifier: Option<(String, String)>,
-    /// Case-insensitive prefix of the family name.
+    /// Case-insensitive prefix of the family name; such a list is in case-insensitive order of the
+    /// family name first (`SMITH` and `Smith` together), the order of the index it reads.
     pub family_prefix: Option<String>,
     /// Candidates for a name search: records holding at least one of these keys (see
-    /// `hearth_core::names`). At most 500 records are read per key (the oldest), and the candidates
+    /// `hearth_core::names`). At most 100–500 records are read per key (the oldest; see
+    /// `key_records`), and the candidates
     /// come heaviest first: by the summed `names::key_weight` of the keys they hold, then by name.
     pub name_keys: Vec<String>,
     pub limit: i64,
@@ -347,8 +349,8 @@ impl Store {
             .await)?)
     }
 
-    /// The records matching every filter of `f`, by name (family, given, id), or for a name search by
-    /// the weight of the keys they hold (see [`PatientFilter::name_keys`]).
+    /// The records matching every filter of `f`, by name (family, given, id; see `list_order`), or
+    /// for a name search by the weight of the keys they hold (see [`PatientFilter::name_keys`]).
     ///
     /// The SQL names only the filters that are set, so that each one can use its index (a lookup by
     /// MRN, phone or identifier reads a row or two, whatever the size of the table).
@@ -506,7 +508,7 @@ impl Store {
 }
 
 /// `(patient_id, weight)` of a name search's candidates: each key's records, oldest first and at most
-/// NAME_KEY_RECORDS of them, weighing the summed weight of the keys they hold. A search by name alone
+/// `key_records` of them, weighing the summed weight of the keys they hold. A search by name alone
 /// keeps only the heaviest (as many as the page needs), so only their records are read; with other
 /// filters every candidate is checked against them.
 fn name_candidates(f: &PatientFilter, binds: &mut Binds) -> String {
