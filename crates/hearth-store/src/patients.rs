@@ -549,7 +549,7 @@ fn key_records(keys: usize) -> usize {
     (NAME_RECORDS / keys.max(1)).clamp(MIN_KEY_RECORDS, MAX_KEY_RECORDS)
 }
 
-const NAME_RECORDS: usize = 2000;
+const NAME_RECORDS: usize = 3000;
 const MIN_KEY_RECORDS: usize = 100;
 const MAX_KEY_RECORDS: usize = 500;
 
