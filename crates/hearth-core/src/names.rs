@@ -146,37 +146,55 @@ fn pair_keys(words: &[String]) -> Vec<String> {
 /// How well `query` matches a record's names, from 0 to 1; `None` when some query token resembles
 /// no name token (neither sounds alike nor is spelled within a typo or two).
 pub fn score(query: &str, names: &[&str]) -> Option<f64> {
-    let q = tokens(query);
-    let n: Vec<(String, Vec<String>)> = names
-        .iter()
-        .flat_map(|s| tokens(s))
+    NameQuery::new(query).score(names)
+}
+
+/// A query's tokens and their sounds, worked out once for scoring many records.
+#[derive(Debug, Clone)]
+pub struct NameQuery {
+    tokens: Vec<(String, Vec<String>)>,
+}
+
+impl NameQuery {
+    pub fn new(query: &str) -> Self {
+        Self { tokens: with_sounds(tokens(query)) }
+    }
+
+    /// See [`score`].
+    pub fn score(&self, names: &[&str]) -> Option<f64> {
+        let n = with_sounds(names.iter().flat_map(|s| tokens(s)).collect());
+        if self.tokens.is_empty() || n.is_empty() {
+            return None;
+        }
+        let mut total = 0.0;
+        for (qt, qp) in &self.tokens {
+            let best = n
+                .iter()
+                .map(|(nt, np)| {
+                    let jw = strsim::jaro_winkler(qt, nt);
+                    let sounds = np.iter().any(|c| qp.contains(c));
+                    // A sound-alike counts as a strong match even when spelled quite differently.
+                    if sounds { jw.max(0.9) } else { jw }
+                })
+                .fold(0.0_f64, f64::max);
+            if best < 0.85 {
+                return None;
+            }
+            total += best;
+        }
+        #[allow(clippy::cast_precision_loss)] // a handful of tokens
+        Some(total / self.tokens.len() as f64)
+    }
+}
+
+fn with_sounds(tokens: Vec<String>) -> Vec<(String, Vec<String>)> {
+    tokens
+        .into_iter()
         .map(|t| {
             let p = phonetic(&t);
             (t, p)
         })
-        .collect();
-    if q.is_empty() || n.is_empty() {
-        return None;
-    }
-    let mut total = 0.0;
-    for qt in &q {
-        let qp = phonetic(qt);
-        let best = n
-            .iter()
-            .map(|(nt, np)| {
-                let jw = strsim::jaro_winkler(qt, nt);
-                let sounds = np.iter().any(|c| qp.contains(c));
-                // A sound-alike counts as a strong match even when spelled quite differently.
-                if sounds { jw.max(0.9) } else { jw }
-            })
-            .fold(0.0_f64, f64::max);
-        if best < 0.85 {
-            return None;
-        }
-        total += best;
-    }
-    #[allow(clippy::cast_precision_loss)] // a handful of tokens
-    Some(total / q.len() as f64)
+        .collect()
 }
 
 #[cfg(test)]

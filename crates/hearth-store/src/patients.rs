@@ -68,10 +68,12 @@ pub struct PatientFilter {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub identifier: Option<(String, String)>,
-    /// Case-insensitive prefix of the family name.
+    /// Case-insensitive prefix of the family name; such a list is in case-insensitive order of the
+    /// family name first (`SMITH` and `Smith` together), the order of the index it reads.
     pub family_prefix: Option<String>,
     /// Candidates for a name search: records holding at least one of these keys (see
-    /// `hearth_core::names`). At most 500 records are read per key (the oldest), and the candidates
+    /// `hearth_core::names`). At most 100–500 records are read per key (the oldest; see
+    /// `key_records`), and the candidates
     /// come heaviest first: by the summed `names::key_weight` of the keys they hold, then by name.
     pub name_keys: Vec<String>,
     pub limit: i64,
@@ -440,8 +442,8 @@ impl Store {
             .await)?)
     }
 
-    /// The records matching every filter of `f`, by name (family, given, id), or for a name search by
-    /// the weight of the keys they hold (see [`PatientFilter::name_keys`]).
+    /// The records matching every filter of `f`, by name (family, given, id; see `list_order`), or
+    /// for a name search by the weight of the keys they hold (see [`PatientFilter::name_keys`]).
     ///
     /// The SQL names only the filters that are set, so that each one can use its index (a lookup by
     /// MRN, phone or identifier reads a row or two, whatever the size of the table).
@@ -453,14 +455,14 @@ impl Store {
         let columns = COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
         let sql = if f.name_keys.is_empty() {
             // The page's ids first, from an index that holds every column the filters and the order
-            // need (thousands of Smiths are sorted as index entries, not as whole records), then their
-            // records.
+            // need, in that order (a page of Smiths reads fifty index entries, not every Smith), then
+            // their records.
+            let order = self.list_order(f);
             let (l, o) = (binds.mark(Bind::Int(limit)), binds.mark(Bind::Int(offset)));
             format!(
                 "select {columns} from patients p where p.id in (
-                   select p.id from patients p where {conditions} order by p.family_name, p.given_names, p.id
-                    limit {l} offset {o})
-                 order by p.family_name, p.given_names, p.id"
+                   select p.id from patients p where {conditions} order by {order} limit {l} offset {o})
+                 order by {order}"
             )
         } else {
             let candidates = name_candidates(f, &mut binds);
@@ -530,6 +532,24 @@ impl Binds {
 }
 
 impl Store {
+    /// The order of a list: by name (family, given, id), and for a family-name prefix by the
+    /// lower-case family name first, the order of the index its range is read from.
+    fn list_order(&self, f: &PatientFilter) -> String {
+        const BY_NAME: &str = "p.family_name, p.given_names, p.id";
+        if f.family_prefix.is_none() {
+            return BY_NAME.to_owned();
+        }
+        format!("lower(p.family_name){}, {BY_NAME}", self.code_point_collation())
+    }
+
+    /// What makes a comparison of text columns follow code points (SQLite's own order).
+    fn code_point_collation(&self) -> &'static str {
+        match self {
+            Store::Sqlite(..) => "",
+            Store::Postgres(_) => r#" collate "C""#,
+        }
+    }
+
     /// The `where` conditions of a list: only those of the filters that are set.
     fn list_conditions(&self, f: &PatientFilter, binds: &mut Binds) -> Vec<String> {
         let mut conditions = vec!["p.org_id = $1".to_owned()];
@@ -548,10 +568,7 @@ impl Store {
             conditions
                 .push(format!("lower(p.family_name) like {}", binds.mark(Bind::Text(format!("{prefix}%")))));
             // The same rows as a range of the indexed lower(family_name), in code point order.
-            let collate = match self {
-                Store::Sqlite(..) => "",
-                Store::Postgres(_) => r#" collate "C""#,
-            };
+            let collate = self.code_point_collation();
             if !prefix.is_empty() {
                 conditions.push(format!(
                     "lower(p.family_name){collate} >= {}",
@@ -584,10 +601,11 @@ impl Store {
 }
 
 /// `(patient_id, weight)` of a name search's candidates: each key's records, oldest first and at most
-/// NAME_KEY_RECORDS of them, weighing the summed weight of the keys they hold. A search by name alone
+/// `key_records` of them, weighing the summed weight of the keys they hold. A search by name alone
 /// keeps only the heaviest (as many as the page needs), so only their records are read; with other
 /// filters every candidate is checked against them.
 fn name_candidates(f: &PatientFilter, binds: &mut Binds) -> String {
+    let per_key = key_records(f.name_keys.len());
     let postings: Vec<String> = f
         .name_keys
         .iter()
@@ -595,7 +613,7 @@ fn name_candidates(f: &PatientFilter, binds: &mut Binds) -> String {
         .map(|(i, key)| {
             format!(
                 "select patient_id, {} as w from (select patient_id from patient_name_keys
-                  where org_id = $1 and key = {} order by patient_id limit {NAME_KEY_RECORDS}) k{i}",
+                  where org_id = $1 and key = {} order by patient_id limit {per_key}) k{i}",
                 hearth_core::names::key_weight(key),
                 binds.mark(Bind::Text(key.clone()))
             )
@@ -616,9 +634,17 @@ fn name_candidates(f: &PatientFilter, binds: &mut Binds) -> String {
     )
 }
 
-/// Records read per name key of a search: a key shared by more records (a common surname) does not
-/// make the search slower, and a name search ranks at most this many candidates anyway.
-const NAME_KEY_RECORDS: u32 = 500;
+/// Records read per name key of a search: NAME_RECORDS spread over its keys, at least
+/// MIN_KEY_RECORDS and at most MAX_KEY_RECORDS per key. A key shared by more records (a common
+/// surname) does not make the search slower, nor do the dozens of pair keys of a query of three or four
+/// words (each pair of words has up to ten); a name search ranks at most 500 candidates anyway.
+fn key_records(keys: usize) -> usize {
+    (NAME_RECORDS / keys.max(1)).clamp(MIN_KEY_RECORDS, MAX_KEY_RECORDS)
+}
+
+const NAME_RECORDS: usize = 3000;
+const MIN_KEY_RECORDS: usize = 100;
+const MAX_KEY_RECORDS: usize = 500;
 
 /// A value bound to a generated query.
 enum Bind {

@@ -267,6 +267,7 @@ pub async fn search(
 
 /// Keeps the rows whose names match `query`, best first, then pages.
 fn rank_by_name(rows: Vec<PatientRow>, query: &str, offset: i64, limit: i64) -> Vec<PatientRow> {
+    let query = hearth_core::names::NameQuery::new(query);
     let mut scored: Vec<(f64, PatientRow)> = rows
         .into_iter()
         .filter_map(|r| {
@@ -277,7 +278,7 @@ fn rank_by_name(rows: Vec<PatientRow>, query: &str, offset: i64, limit: i64) -> 
                 .map(str::to_owned)
                 .collect::<Vec<_>>();
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            hearth_core::names::score(query, &refs).map(|s| (s, r))
+            query.score(&refs).map(|s| (s, r))
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.family_name.cmp(&b.1.family_name)));

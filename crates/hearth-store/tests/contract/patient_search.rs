@@ -1,5 +1,6 @@
 //! Listing and searching patients: every filter, the name order (code point order, capitals first),
-//! family prefixes in any case, and name candidates heaviest first.
+//! family prefixes in any case (listed by the lower-case family name first), and name candidates
+//! heaviest first.
 
 use hearth_core::{OrgId, PatientId, UtcTime};
 use hearth_store::Store;
