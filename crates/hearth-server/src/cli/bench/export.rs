@@ -17,7 +17,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::generate::Generator;
-use super::{Machine, Target, as_f64, cleanup, insert, machine, open_target, per_second, progress, round3};
+use super::{
+    Machine, Target, as_f64, cleanup, insert_batch, machine, open_target, per_second, progress, round3,
+};
 use crate::app::{App, Deps, Roles};
 use crate::auth::Actor;
 use crate::config::Config;
@@ -149,14 +151,11 @@ async fn load(
     rows: u64,
     base: UtcTime,
 ) -> anyhow::Result<()> {
+    let generated: Vec<_> = (0..generator.count()).map(|i| generator.patient(i)).collect();
     let mut tx = store.begin().await?;
-    let mut patients = Vec::new();
-    for i in 0..generator.count() {
-        let p = generator.patient(i);
-        insert(&mut tx, org, &p).await?;
-        patients.push(p.id);
-    }
+    insert_batch(&mut tx, org, &generated).await?;
     tx.commit().await?;
+    let patients: Vec<_> = generated.iter().map(|p| p.id).collect();
     let mut done = 0;
     while done < rows {
         let mut tx = store.begin().await?;

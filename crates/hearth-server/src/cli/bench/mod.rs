@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use hearth_core::{OrgId, PatientId};
 use hearth_store::organizations::NewOrganization;
+use hearth_store::patients::NewPatientRow;
 use hearth_store::{Store, StoreOptions};
 use serde::Serialize;
 
@@ -372,7 +373,7 @@ fn progress(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
 }
 
 /// Writes the data set: `writers` tasks, each committing `batch` patients per transaction, every
-/// record checked by [`crate::patients::normalize`] and written by `Tx::insert_patient` (the product's
+/// record checked by [`crate::patients::normalize`] and written by `Tx::insert_patients` (the product's
 /// own path; audit rows and lifecycle events are not written).
 async fn load(
     store: &Store,
@@ -403,10 +404,9 @@ async fn load(
                     return anyhow::Ok(());
                 }
                 let end = (start + batch).min(gen_.count());
+                let patients: Vec<GeneratedPatient> = (start..end).map(|i| gen_.patient(i)).collect();
                 let mut tx = store.begin().await?;
-                for i in start..end {
-                    insert(&mut tx, org, &gen_.patient(i)).await?;
-                }
+                insert_batch(&mut tx, org, &patients).await?;
                 tx.commit().await?;
                 done.fetch_add(end - start, Ordering::Relaxed);
             }
@@ -456,13 +456,26 @@ fn as_f64(n: u64) -> f64 {
     n as f64
 }
 
-async fn insert(tx: &mut hearth_store::Tx, org: OrgId, p: &GeneratedPatient) -> anyhow::Result<()> {
-    let (_, fields) =
-        crate::patients::normalize(&p.record, generate::REFERENCE_DATE, PHONE_REGION, Strictness::Strict)
-            .map_err(|e| anyhow::anyhow!("generated patient {} is invalid: {e:?}", p.index))?;
-    tx.insert_patient(org, p.id, &p.mrn, &fields, p.created_at).await?;
-    if p.status != "active" {
-        tx.set_patient_status(org, p.id, None, p.status, p.created_at).await?;
+/// Writes one batch the way a batch of ingest writes new patients: one multi-row statement per table
+/// (`Tx::insert_patients`), the records carrying the batch's last registration time.
+async fn insert_batch(
+    tx: &mut hearth_store::Tx,
+    org: OrgId,
+    batch: &[GeneratedPatient],
+) -> anyhow::Result<()> {
+    let Some(last) = batch.last() else { return Ok(()) };
+    let mut fields = Vec::with_capacity(batch.len());
+    for p in batch {
+        let (_, f) =
+            crate::patients::normalize(&p.record, generate::REFERENCE_DATE, PHONE_REGION, Strictness::Strict)
+                .map_err(|e| anyhow::anyhow!("generated patient {} is invalid: {e:?}", p.index))?;
+        fields.push(f);
+    }
+    let rows: Vec<NewPatientRow<'_>> =
+        batch.iter().zip(&fields).map(|(p, f)| NewPatientRow { id: p.id, mrn: &p.mrn, fields: f }).collect();
+    tx.insert_patients(org, &rows, last.created_at).await?;
+    for p in batch.iter().filter(|p| p.status != "active") {
+        tx.set_patient_status(org, p.id, None, p.status, last.created_at).await?;
     }
     Ok(())
 }
