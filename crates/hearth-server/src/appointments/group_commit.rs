@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock, PoisonError, Weak};
 use hearth_core::PatientId;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::ingest::{self, IngestReport};
+use super::ingest::{self, Batch, IngestReport};
 use crate::auth::Actor;
 use crate::error::AppError;
 use crate::state::{AppState, Inner};
@@ -31,7 +31,7 @@ const CHECK_CHUNK: usize = 500;
 
 struct Job {
     actor: Actor,
-    events: Vec<serde_json::Value>,
+    events: Batch,
     reply: oneshot::Sender<Result<IngestReport, AppError>>,
 }
 
@@ -64,11 +64,7 @@ impl GroupCommit {
 }
 
 /// Applies `events` for `actor` in the next shared commit; answers once they are on disk.
-pub async fn submit(
-    app: &AppState,
-    actor: &Actor,
-    events: Vec<serde_json::Value>,
-) -> Result<IngestReport, AppError> {
+pub async fn submit(app: &AppState, actor: &Actor, events: Batch) -> Result<IngestReport, AppError> {
     let sender = app.group_commit.sender.get_or_init(|| {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(app.downgrade(), rx));
@@ -127,34 +123,39 @@ async fn round(app: &AppState, jobs: Vec<Job>) {
         }
     };
     let now = app.clock.now();
-    let mut done: Vec<(Job, IngestReport, Vec<PatientId>)> = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    // (who asked, where to answer, the answer, patients created)
+    let mut done = Vec::with_capacity(jobs.len());
+    let mut events = 0;
+    for Job { actor, events: batch, reply } in jobs {
+        let size = batch.len();
         let part = async {
             tx.savepoint().await?;
-            ingest::apply_all(&mut tx, app, &job.actor, &job.events, now).await
+            ingest::apply_all(&mut tx, app, &actor, batch, now).await
         }
         .await;
         match part {
             Ok((report, created)) => match tx.release_savepoint().await {
-                Ok(()) => done.push((job, report, created)),
+                Ok(()) => {
+                    events += size;
+                    done.push((actor, reply, report, created));
+                }
                 Err(e) => {
-                    let _ = job.reply.send(Err(e.into()));
+                    let _ = reply.send(Err(e.into()));
                 }
             },
             Err(e) => {
                 if let Err(undo) = tx.rollback_to_savepoint().await {
                     tracing::error!(error = %undo, "rollback to savepoint failed");
                 }
-                let _ = job.reply.send(Err(e));
+                let _ = reply.send(Err(e));
             }
         }
     }
-    let events: usize = done.iter().map(|(job, ..)| job.events.len()).sum();
     if let Err(e) = tx.commit().await {
         let e = AppError::from(e);
         tracing::error!(error = %e, "an ingest commit failed; none of its requests is acknowledged");
-        for (job, ..) in done {
-            let _ = job.reply.send(Err(for_each(&e)));
+        for (_, reply, ..) in done {
+            let _ = reply.send(Err(for_each(&e)));
         }
         return;
     }
@@ -162,11 +163,11 @@ async fn round(app: &AppState, jobs: Vec<Job>) {
     app.reminders.wake();
     app.group_commit.events.fetch_add(events as u64, Ordering::Relaxed);
     let mut created: Vec<(Actor, Vec<PatientId>)> = Vec::new();
-    for (job, report, ids) in done {
+    for (actor, reply, report, ids) in done {
         if !ids.is_empty() {
-            created.push((job.actor.clone(), ids));
+            created.push((actor, ids));
         }
-        let _ = job.reply.send(Ok(report));
+        let _ = reply.send(Ok(report));
     }
     if !created.is_empty() {
         queue_duplicate_checks(app, created);

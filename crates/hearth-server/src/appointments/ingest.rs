@@ -68,33 +68,66 @@ pub async fn ingest(
     events: Vec<serde_json::Value>,
     dry_run: bool,
 ) -> Result<IngestReport, AppError> {
+    let batch = Batch::read(events, &app.config.patients.phone_region);
     if !dry_run {
-        return super::group_commit::submit(app, actor, events).await;
+        return super::group_commit::submit(app, actor, batch).await;
     }
     let mut tx = app.store.begin().await?;
-    let (report, _) = apply_all(&mut tx, app, actor, &events, app.clock.now()).await?;
+    let (report, _) = apply_all(&mut tx, app, actor, batch, app.clock.now()).await?;
     tx.rollback().await?;
     Ok(report)
 }
 
-/// Applies `events` in order inside `tx`; also says which patients were created (for the duplicate
-/// check after commit).
+/// A request's events as read before its turn in a commit: identity, parsed form and canonical text of
+/// each. Reading (JSON, phone numbers, dates, hashes) is most of an event's CPU; done by the request's
+/// own task, it runs beside the committer rather than inside its transaction.
+pub struct Batch(Vec<ReadEvent>);
+
+struct ReadEvent {
+    identity: Key,
+    parsed: Result<WireEvent, Vec<FieldError>>,
+    payload: String,
+}
+
+impl Batch {
+    pub fn read(events: Vec<serde_json::Value>, phone_region: &str) -> Self {
+        Batch(
+            events
+                .iter()
+                .map(|v| {
+                    let payload = wire::canonical(v);
+                    ReadEvent {
+                        identity: wire::identity(v, &payload),
+                        parsed: wire::parse(v, phone_region),
+                        payload,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Applies a batch's events in order inside `tx`; also says which patients were created (for the
+/// duplicate check after commit).
 pub(super) async fn apply_all(
     tx: &mut Tx,
     app: &AppState,
     actor: &Actor,
-    events: &[serde_json::Value],
+    batch: Batch,
     now: UtcTime,
 ) -> Result<(IngestReport, Vec<PatientId>), AppError> {
-    let identities: Vec<(String, String)> = events.iter().map(wire::identity).collect();
-    let parsed: Vec<Result<WireEvent, Vec<FieldError>>> =
-        events.iter().map(|v| wire::parse(v, &app.config.patients.phone_region)).collect();
+    let (identities, parsed): (Vec<Key>, Vec<_>) =
+        batch.0.iter().map(|e| (e.identity.clone(), &e.parsed)).unzip();
     let mut seen = Seen::prefetch(tx, actor.org, &identities, &parsed).await?;
     let mut pending = Pending::default();
-    let mut results = Vec::with_capacity(events.len());
-    for (index, ((value, identity), ev)) in events.iter().zip(identities).zip(parsed).enumerate() {
+    let mut results = Vec::with_capacity(batch.0.len());
+    for (index, e) in batch.0.into_iter().enumerate() {
         let mut view = Request { tx: &mut *tx, app, actor, now, seen: &mut seen, pending: &mut pending };
-        let mut r = one(&mut view, value, identity, ev).await?;
+        let mut r = one(&mut view, e).await?;
         r.index = index;
         results.push(r);
     }
@@ -136,12 +169,8 @@ fn rejected(errors: Vec<FieldError>) -> EventResult {
     }
 }
 
-async fn one(
-    r: &mut Request<'_>,
-    value: &serde_json::Value,
-    (source, message_id): Key,
-    parsed: Result<WireEvent, Vec<FieldError>>,
-) -> Result<EventResult, AppError> {
+async fn one(r: &mut Request<'_>, event: ReadEvent) -> Result<EventResult, AppError> {
+    let ReadEvent { identity: (source, message_id), parsed, payload } = event;
     if let Some(first) = r.seen.answers.get(&(source.clone(), message_id.clone())) {
         let mut r: EventResult = serde_json::from_str(first).map_err(anyhow::Error::from)?;
         r.replayed = true;
@@ -171,7 +200,7 @@ async fn one(
         event_type: ev.as_ref().map(|e| e.kind.as_str().to_owned()),
         event_at: ev.as_ref().map(|e| e.event_at.unwrap_or(now)),
         received_at: now,
-        payload: wire::canonical(value),
+        payload,
         outcome: outcome.to_owned(),
         reason: result.reason.clone(),
         result: answer.clone(),

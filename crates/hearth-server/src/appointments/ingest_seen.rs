@@ -43,7 +43,7 @@ impl Seen {
         tx: &mut Tx,
         org: OrgId,
         identities: &[Key],
-        parsed: &[Result<WireEvent, Vec<FieldError>>],
+        parsed: &[&Result<WireEvent, Vec<FieldError>>],
     ) -> Result<Self, AppError> {
         let mut seen = Self::default();
         for (source, ids) in by_source(identities.iter().map(|(s, m)| (s.as_str(), m.as_str()))) {
@@ -55,7 +55,7 @@ impl Seen {
             identities
                 .iter()
                 .zip(parsed)
-                .filter_map(|((source, _), ev)| Some((source.as_str(), ev.as_ref().ok()?)))
+                .filter_map(|((source, _), ev)| Some((source.as_str(), (*ev).as_ref().ok()?)))
         };
         for (source, ids) in by_source(events().map(|(s, ev)| (s, ev.patient_id.as_str()))) {
             for (value, id) in tx.patients_by_identifiers(org, source, &ids).await? {

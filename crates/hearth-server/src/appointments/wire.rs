@@ -74,7 +74,7 @@ pub struct WireEvent {
 
 /// The source system and the idempotency key of an event, readable even when the event is invalid:
 /// `source_message_id`, else a hash of the canonical event.
-pub fn identity(obj: &Value) -> (String, String) {
+pub fn identity(obj: &Value, canonical: &str) -> (String, String) {
     let source = obj
         .get("source_system")
         .and_then(Value::as_str)
@@ -85,9 +85,7 @@ pub fn identity(obj: &Value) -> (String, String) {
     let message_id = match obj.get("source_message_id") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            format!("sha256:{}", hearth_core::audit::to_hex(&sha2::Sha256::digest(canonical(obj).as_bytes())))
-        }
+        _ => format!("sha256:{}", hearth_core::audit::to_hex(&sha2::Sha256::digest(canonical.as_bytes()))),
     };
     (source, message_id)
 }
