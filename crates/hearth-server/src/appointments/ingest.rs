@@ -93,12 +93,12 @@ impl Batch {
     pub fn read(events: Vec<serde_json::Value>, phone_region: &str) -> Self {
         Batch(
             events
-                .iter()
+                .into_iter()
                 .map(|v| {
-                    let payload = wire::canonical(v);
+                    let payload = wire::canonical(&v);
                     ReadEvent {
-                        identity: wire::identity(v, &payload),
-                        parsed: wire::parse(v, phone_region),
+                        identity: wire::identity(&v, &payload),
+                        parsed: wire::parse(&v, phone_region),
                         payload,
                     }
                 })
