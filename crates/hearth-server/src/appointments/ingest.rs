@@ -79,8 +79,8 @@ pub async fn ingest(
 }
 
 /// A request's events as read before its turn in a commit: identity, parsed form and canonical text of
-/// each. Reading (JSON, phone numbers, dates, hashes) is most of an event's CPU; done by the request's
-/// own task, it runs beside the committer rather than inside its transaction.
+/// each. Reading (phone numbers, dates, hashes) needs no transaction: done by the request's own task,
+/// it runs beside the committer, the one serial stage of ingest, rather than inside its transaction.
 pub struct Batch(Vec<ReadEvent>);
 
 struct ReadEvent {

@@ -73,7 +73,7 @@ pub struct WireEvent {
 }
 
 /// The source system and the idempotency key of an event, readable even when the event is invalid:
-/// `source_message_id`, else a hash of the canonical event.
+/// `source_message_id`, else a hash of `canonical`, the event's [`canonical`] text.
 pub fn identity(obj: &Value, canonical: &str) -> (String, String) {
     let source = obj
         .get("source_system")
