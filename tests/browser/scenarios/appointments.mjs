@@ -22,13 +22,17 @@ export async function run({ page, base, shot, expect }) {
     appointment_id: id, appointment_datetime: `${today}T${hour}:00:00`, appointment_timezone: 'America/Chicago',
     appointment_location: location, provider_id: provider, provider_last_name: provider === 'P1' ? 'Okafor' : 'Lindqvist',
     provider_first_name: provider === 'P1' ? 'Ada' : 'Karin', appointment_type: 'Follow-up',
+    // Booked a minute before the cancellation below, whatever the server's clock says when it applies
+    // them (left out, an event happens when the server receives it — on a busy machine, after this
+    // script's "now").
+    event_datetime_utc: new Date(Date.now() - 60000).toISOString(),
   });
   const events = [
     visit('V1', 'E01', 'Ana', 'Núñez', '22', 'Main Street Clinic', 'P1'),
     visit('V2', 'E02', 'Omar', 'Haddad', '23', 'Main Street Clinic', 'P1'),
     visit('V3', 'E03', 'Mei', 'Chen', '22', 'Riverside Annex, Suite 4', 'P2'),
     { event_type: 'CANCELED', patient_id: 'E02', appointment_id: 'V2', appointment_datetime: `${today}T23:00:00`,
-      appointment_timezone: 'America/Chicago', event_datetime_utc: new Date(Date.now() + 1000).toISOString() },
+      appointment_timezone: 'America/Chicago', event_datetime_utc: new Date().toISOString() },
   ];
   const res = await fetch(`${base}/api/v1/ingest/appointment-events`, {
     method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(events),
