@@ -324,7 +324,7 @@ async fn through_store(
     config.data_dir = data_dir.to_path_buf();
     config.database_max_connections = 8;
     // Messages go to a local endpoint that accepts them all (as in `hearth bench dispatch`).
-    config.outbox.loopback_url = Some(super::dispatch::loopback().await?);
+    config.outbox.loopback_url = Some(super::dispatch::loopback().await?.0);
     let app = App::build(config, Deps::production(), Roles { web: false, workers: false }).await?;
     let state = app.state().clone();
     let org = OrgId::new();
