@@ -385,6 +385,7 @@ impl Tx {
     /// rows of the messages that moved, with multi-row inserts.
     pub async fn record_outcomes(&mut self, outcomes: &[Outcome]) -> Result<usize, StoreError> {
         let mut history = Vec::with_capacity(outcomes.len());
+        self.plan_by_index().await?;
         for chunk in outcomes.chunks(OUTCOMES_PER_UPDATE) {
             let moved = self.update_from_outcomes(chunk).await?;
             for o in chunk.iter().filter(|o| moved.contains(&o.message_id)) {
@@ -585,8 +586,8 @@ impl Store {
         const SQL: &str =
             "update messages set status = 'canceled', status_reason = 'expired', next_attempt_at = null,
                     updated_at = $1
-              where id in (select id from messages where status = 'queued' and next_attempt_at <= $1
-                             and valid_until is not null and valid_until <= $1 limit $2)
+              where id in (select id from messages where status = 'queued' and valid_until is not null
+                             and valid_until <= $1 limit $2)
              returning org_id, id";
         let mut tx = self.begin().await?;
         let moved: Vec<(OrgId, MessageId)> =
@@ -762,6 +763,7 @@ async fn claim_in(tx: &mut Tx, c: &Claim<'_>) -> Result<Vec<MessageRow>, StoreEr
               where id in ({pick}{lock}) returning {COLUMNS}"
         )
     };
+    tx.plan_by_index().await?;
     // SQLite: one statement in a write transaction is already exclusive. PostgreSQL: concurrent
     // claimers skip each other's rows instead of waiting for them.
     let rows: Vec<MessageRow> = match tx {

@@ -101,6 +101,23 @@ impl Tx {
         self.execute_plain("release savepoint part").await
     }
 
+    /// PostgreSQL: for the rest of this transaction, plan by index, never by sorting or hashing a
+    /// whole table. For the outbox's work-queue statements, whose right plan does not depend on the
+    /// table's statistics: a queue filled faster than `ANALYZE` runs (or with autovacuum off) is
+    /// estimated at a few rows, and PostgreSQL then sorted every queued message to claim 500, and
+    /// hashed the whole table to record 500 outcomes, on every call. SQLite: nothing to do.
+    pub async fn plan_by_index(&mut self) -> Result<(), StoreError> {
+        if let Tx::Postgres(t) = self {
+            sqlx::raw_sql(
+                "set local enable_sort = off; set local enable_bitmapscan = off;
+                 set local enable_hashjoin = off; set local enable_mergejoin = off; set local enable_seqscan = off",
+            )
+            .execute(&mut **t)
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn execute_plain(&mut self, sql: &'static str) -> Result<(), StoreError> {
         crate::on_tx!(self, |c| sqlx::raw_sql(sql).execute(c).await.map(|_| ()))?;
         Ok(())
