@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use crate::multi_row::{placeholders, rows_per_statement, values_list};
+use crate::multi_row::{KeyLookup, fetch_by_keys, placeholders, rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
 
 /// Rows in flight between the database and a streamed export (back-pressure beyond that).
@@ -155,23 +155,13 @@ impl Tx {
         source: &str,
         message_ids: &[&str],
     ) -> Result<Vec<AppointmentEventRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in message_ids.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "select {EVENT_COLUMNS} from appointment_events
-                  where org_id = $1 and source = $2 and source_message_id in ({})",
-                placeholders(3, chunk.len())
-            );
-            let rows: Vec<AppointmentEventRow> = on_tx!(self, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(source);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(c).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
+        let lookup = KeyLookup {
+            columns: EVENT_COLUMNS,
+            from: "appointment_events",
+            scope_sql: "org_id = $1 and source = $2",
+            key: "source_message_id",
+        };
+        fetch_by_keys(self, &lookup, org, source, message_ids).await
     }
 
     /// The appointments among `external_ids` (all of `source`): the prefetch of a batch.
@@ -181,22 +171,13 @@ impl Tx {
         source: &str,
         external_ids: &[&str],
     ) -> Result<Vec<AppointmentRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in external_ids.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "select {COLUMNS} from appointments where org_id = $1 and source = $2 and external_id in ({})",
-                placeholders(3, chunk.len())
-            );
-            let rows: Vec<AppointmentRow> = on_tx!(self, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(source);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(c).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
+        let lookup = KeyLookup {
+            columns: COLUMNS,
+            from: "appointments",
+            scope_sql: "org_id = $1 and source = $2",
+            key: "external_id",
+        };
+        fetch_by_keys(self, &lookup, org, source, external_ids).await
     }
 
     /// The patients (followed to their survivor when merged) among the identifier `values` of
@@ -207,24 +188,13 @@ impl Tx {
         system: &str,
         values: &[&str],
     ) -> Result<Vec<(String, PatientId)>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in values.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "select i.value, coalesce(p.merged_into, p.id) from patient_identifiers i
-                   join patients p on p.org_id = i.org_id and p.id = i.patient_id
-                  where i.org_id = $1 and i.system = $2 and i.value in ({})",
-                placeholders(3, chunk.len())
-            );
-            let rows: Vec<(String, PatientId)> = on_tx!(self, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(system);
-                for v in chunk {
-                    q = q.bind(*v);
-                }
-                q.fetch_all(c).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
+        let lookup = KeyLookup {
+            columns: "i.value, coalesce(p.merged_into, p.id)",
+            from: "patient_identifiers i join patients p on p.org_id = i.org_id and p.id = i.patient_id",
+            scope_sql: "i.org_id = $1 and i.system = $2",
+            key: "i.value",
+        };
+        fetch_by_keys(self, &lookup, org, system, values).await
     }
 
     pub async fn appointment_by_external_id(

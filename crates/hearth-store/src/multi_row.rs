@@ -38,6 +38,75 @@ pub(crate) fn values_list(tx: &Tx, rows: usize, cols: usize) -> String {
     }
 }
 
+/// The rows of `select {columns} from {from} where {scope} and {key} = …` for each of `keys` (text
+/// values of a unique key), where `scope` names the organization as `$1` and one more text value as
+/// `$2`. The prefetch of an ingest batch: hundreds of keys at a time.
+///
+/// SQLite: `{key} in (?, …)`, in chunks. PostgreSQL: one index lookup per key, `unnest($3::text[])`
+/// joined laterally to the lookup. Written as `{key} in (…)`, PostgreSQL without statistics on the
+/// table (one filled faster than `ANALYZE` runs) estimated the scope at one row and read every row of
+/// it, testing each against the whole list: an ingest of 60,000 events slowed to 600 events/s.
+pub(crate) async fn fetch_by_keys<R>(
+    tx: &mut Tx,
+    lookup: &KeyLookup<'_>,
+    org: hearth_core::OrgId,
+    scope: &str,
+    keys: &[&str],
+) -> Result<Vec<R>, crate::StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let KeyLookup { columns, from, scope_sql, key } = lookup;
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        match tx {
+            Tx::Sqlite(t) => {
+                let sql = format!(
+                    "select {columns} from {from} where {scope_sql} and {key} in ({})",
+                    placeholders(3, chunk.len())
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(scope);
+                for k in chunk {
+                    q = q.bind(*k);
+                }
+                out.extend(q.fetch_all(&mut **t).await?);
+            }
+            Tx::Postgres(t) => {
+                // `offset 0` keeps the lateral subquery a per-key lookup (it is not merged into a
+                // join that could be planned as a scan).
+                let sql = format!(
+                    "select found.* from unnest($3::text[]) as wanted (k)
+                       cross join lateral (select {columns} from {from}
+                                            where {scope_sql} and {key} = wanted.k offset 0) found"
+                );
+                out.extend(
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(org)
+                        .bind(scope)
+                        .bind(chunk)
+                        .fetch_all(&mut **t)
+                        .await?,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Keys per statement of [`fetch_by_keys`].
+const KEYS_PER_LOOKUP: usize = 500;
+
+/// What [`fetch_by_keys`] reads: `select {columns} from {from} where {scope_sql} and {key} = …`.
+pub(crate) struct KeyLookup<'a> {
+    pub columns: &'a str,
+    pub from: &'a str,
+    pub scope_sql: &'a str,
+    pub key: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ contract!(
     filters_use_their_keys_and_lists_keep_name_order,
     name_candidates_come_heaviest_first,
     patients_inserted_together_read_back_as_returned,
+    identifiers_are_looked_up_by_the_thousand_within_their_org_and_system,
 );
 
 async fn new_org(store: &Store) -> OrgId {
@@ -210,4 +211,49 @@ async fn patients_inserted_together_read_back_as_returned(store: Store) {
     let filter = PatientFilter { phone: Some("+12025550141".into()), limit: 10, ..PatientFilter::default() };
     let by_phone = store.list_patients(org, &filter).await.unwrap();
     assert_eq!(by_phone.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[1]]);
+}
+
+/// The prefetch of an ingest batch looks identifiers up many at a time (in statements of 500): every
+/// known value is found once, unknown ones are absent, and neither another system's nor another
+/// organization's identical value is returned.
+async fn identifiers_are_looked_up_by_the_thousand_within_their_org_and_system(store: Store) {
+    let (org, other_org) = (new_org(&store).await, new_org(&store).await);
+    let now = UtcTime::new(jiff::Timestamp::now());
+    let mut ids = Vec::new();
+    for (o, system) in [(org, "epic"), (org, "cerner"), (other_org, "epic")] {
+        let fields: Vec<PatientFields> = (0..1_200)
+            .map(|i| PatientFields {
+                family_name: format!("F{i}"),
+                given_names: "Ann".into(),
+                document: "{}".into(),
+                identifiers: vec![(system.into(), format!("E{i}"))],
+                ..PatientFields::default()
+            })
+            .collect();
+        let rows_ids: Vec<PatientId> = fields.iter().map(|_| PatientId::new()).collect();
+        let mrns: Vec<String> = (0..fields.len()).map(|i| format!("{system}-M{i}")).collect();
+        let rows: Vec<NewPatientRow<'_>> = rows_ids
+            .iter()
+            .zip(&mrns)
+            .zip(&fields)
+            .map(|((id, mrn), f)| NewPatientRow { id: *id, mrn: mrn.as_str(), fields: f })
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_patients(o, &rows, now).await.unwrap();
+        tx.commit().await.unwrap();
+        if o == org && system == "epic" {
+            ids = rows_ids;
+        }
+    }
+    // Every other known value, then as many that no one has.
+    let wanted: Vec<String> =
+        (0..1_200).step_by(2).map(|i| format!("E{i}")).chain((0..600).map(|i| format!("X{i}"))).collect();
+    let keys: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let mut tx = store.begin().await.unwrap();
+    let mut found = tx.patients_by_identifiers(org, "epic", &keys).await.unwrap();
+    tx.commit().await.unwrap();
+    found.sort_by_key(|(v, _)| v[1..].parse::<u32>().unwrap());
+    let expected: Vec<(String, PatientId)> =
+        (0..1_200).step_by(2).map(|i| (format!("E{i}"), ids[i])).collect();
+    assert_eq!(found, expected);
 }
