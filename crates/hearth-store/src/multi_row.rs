@@ -40,7 +40,8 @@ pub(crate) fn values_list(tx: &Tx, rows: usize, cols: usize) -> String {
 
 /// The rows of `select {columns} from {from} where {scope} and {key} = …` for each of `keys` (text
 /// values of a unique key), where `scope` names the organization as `$1` and one more text value as
-/// `$2`. The prefetch of an ingest batch: hundreds of keys at a time.
+/// `$2`. The prefetch of an ingest batch: hundreds of keys at a time, each once (on PostgreSQL a key
+/// given twice is looked up twice).
 ///
 /// SQLite: `{key} in (?, …)`, in chunks. PostgreSQL: one index lookup per key, `unnest($3::text[])`
 /// joined laterally to the lookup. Written as `{key} in (…)`, PostgreSQL without statistics on the
