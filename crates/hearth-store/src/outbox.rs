@@ -385,7 +385,6 @@ impl Tx {
     /// rows of the messages that moved, with multi-row inserts.
     pub async fn record_outcomes(&mut self, outcomes: &[Outcome]) -> Result<usize, StoreError> {
         let mut history = Vec::with_capacity(outcomes.len());
-        self.plan_by_index().await?;
         for chunk in outcomes.chunks(OUTCOMES_PER_UPDATE) {
             let moved = self.update_from_outcomes(chunk).await?;
             for o in chunk.iter().filter(|o| moved.contains(&o.message_id)) {
@@ -524,6 +523,8 @@ impl Store {
     /// still there), its attempt and history rows are appended. Returns how many messages moved.
     pub async fn record_outcomes(&self, outcomes: &[Outcome]) -> Result<usize, StoreError> {
         let mut tx = self.begin().await?;
+        // In this transaction of its own, so the planner settings end with it.
+        tx.plan_by_index().await?;
         let n = tx.record_outcomes(outcomes).await?;
         tx.commit().await?;
         Ok(n)
