@@ -11,7 +11,7 @@ fn sound(s: &str) -> Option<String> {
 }
 
 /// The blocking keys of a record.
-fn keys(r: &LinkRecord) -> Vec<String> {
+pub(super) fn keys(r: &LinkRecord) -> Vec<String> {
     let mut k = Vec::new();
     let year = r.birth_date.map(|d| d.year().to_string());
     let family = r.family.as_deref().and_then(sound);
@@ -74,9 +74,4 @@ pub fn candidate_pairs(records: &[LinkRecord]) -> BTreeSet<(usize, usize)> {
         }
     }
     pairs
-}
-
-pub fn share_a_key(a: &LinkRecord, b: &LinkRecord) -> bool {
-    let ka = keys(a);
-    keys(b).iter().any(|k| ka.contains(k))
 }

@@ -64,10 +64,11 @@ pub fn candidates_for(
     others: &[LinkRecord],
     threshold: f64,
 ) -> Vec<(usize, MatchScore)> {
+    let mine = blocking::keys(record);
     let mut out: Vec<(usize, MatchScore)> = others
         .iter()
         .enumerate()
-        .filter(|(_, o)| blocking::share_a_key(record, o))
+        .filter(|(_, o)| blocking::keys(o).iter().any(|k| mine.contains(k)))
         .map(|(i, o)| (i, compare(record, o)))
         .filter(|(_, s)| s.total >= threshold)
         .collect();

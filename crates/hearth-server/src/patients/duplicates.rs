@@ -83,8 +83,10 @@ async fn find_candidates(
     id: PatientId,
 ) -> Result<Vec<DuplicateCandidate>, AppError> {
     let me = view(&app.store.patient(actor.org, id).await?)?;
-    let names = me.record.name.words();
-    let keys = hearth_core::names::record_keys(names).into_iter().filter(|k| !k.starts_with("f:")).collect();
+    // Records resembling the name as a name search for it finds them: for a name of several words,
+    // those resembling two of its words at once.
+    let name = me.record.name.words().collect::<Vec<_>>().join(" ");
+    let keys = hearth_core::names::query_keys(&name);
     let base = PatientFilter { limit: 500, ..PatientFilter::default() };
     let mut filters = vec![PatientFilter { name_keys: keys, ..base.clone() }];
     if let Some(d) = &me.record.birth_date {
