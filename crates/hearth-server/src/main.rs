@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the C library's allocator: ingest and search allocate and free many small
+/// buffers on many threads, where glibc's malloc spent about an eighth of the CPU (`perf`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = hearth_server::cli::Cli::parse();

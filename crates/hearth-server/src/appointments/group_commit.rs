@@ -11,8 +11,9 @@
 //! One committer also means events are applied one request at a time, in arrival order, on both
 //! stores: two requests about the same new patient cannot race to create it twice.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use hearth_core::PatientId;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -26,8 +27,13 @@ use crate::state::{AppState, Inner};
 pub const MAX_EVENTS_PER_COMMIT: usize = 5_000;
 /// Requests waiting for the committer, at most; more wait to be queued (backpressure).
 const QUEUE: usize = 1024;
-/// New patients checked for duplicates per pass of the checker.
-const CHECK_CHUNK: usize = 500;
+/// New patients checked for duplicates at a time: the checker looks whether ingest is busy between them.
+const CHECK_CHUNK: usize = 50;
+/// The checker gives way to ingest: before each chunk it waits until the committer has been idle
+/// this long…
+const QUIET: Duration = Duration::from_millis(200);
+/// …but never longer than this, so that the checks keep going under a load that never stops.
+const MOST_WAIT: Duration = Duration::from_secs(5);
 
 struct Job {
     actor: Actor,
@@ -43,15 +49,22 @@ pub struct GroupCommit {
     events: AtomicU64,
     /// Patients created by committed events, waiting for the duplicate checker.
     unchecked: Mutex<Vec<(Actor, Vec<PatientId>)>>,
+    /// How many patients that is, plus those of the pass under way.
+    checks_waiting: AtomicU64,
     checker: OnceLock<()>,
     wake_checker: std::sync::Arc<Notify>,
+    /// True while a shared commit is being built or written.
+    committing: AtomicBool,
+    /// When the last shared commit ended.
+    last_commit: Mutex<Option<Instant>>,
 }
 
-/// Commits made and events they carried, since start.
+/// Commits made and events they carried, since start; new patients not yet checked for duplicates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommitCounts {
     pub commits: u64,
     pub events: u64,
+    pub checks_waiting: u64,
 }
 
 impl GroupCommit {
@@ -59,6 +72,29 @@ impl GroupCommit {
         CommitCounts {
             commits: self.commits.load(Ordering::Relaxed),
             events: self.events.load(Ordering::Relaxed),
+            checks_waiting: self.checks_waiting.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How long the committer has been idle; zero while it is building or writing a commit.
+    fn idle(&self) -> Duration {
+        if self.committing.load(Ordering::Acquire) {
+            return Duration::ZERO;
+        }
+        let last = *self.last_commit.lock().unwrap_or_else(PoisonError::into_inner);
+        last.map_or(Duration::MAX, |t| t.elapsed())
+    }
+
+    /// Waits until the committer has been idle for [`QUIET`], or [`MOST_WAIT`] has passed.
+    async fn give_way(&self) {
+        let started = Instant::now();
+        loop {
+            let idle = self.idle();
+            let waited = started.elapsed();
+            if idle >= QUIET || waited >= MOST_WAIT {
+                return;
+            }
+            tokio::time::sleep(QUIET.saturating_sub(idle).min(MOST_WAIT.saturating_sub(waited))).await;
         }
     }
 }
@@ -105,7 +141,11 @@ async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let Some(app) = AppState::upgrade(&app) else { return };
+        let gc = &app.group_commit;
+        gc.committing.store(true, Ordering::Release);
         round(&app, jobs).await;
+        *gc.last_commit.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        gc.committing.store(false, Ordering::Release);
     }
 }
 
@@ -176,10 +216,13 @@ async fn round(app: &AppState, jobs: Vec<Job>) {
 
 /// New patients are checked for duplicates after the answer, off the committer's path, by one
 /// checker task: however busy the webhook, at most one check writes beside the committer, and the
-/// checks of many commits share a pass. A check lost to a crash is caught by
-/// `hearth patients find-duplicates`.
+/// checks of many commits share a pass. The checker gives way to ingest: a burst of events is
+/// applied first and checked when it has passed (or a chunk at least every [`MOST_WAIT`] under a load
+/// that never stops). A check lost to a crash is caught by `hearth patients find-duplicates`.
 fn queue_duplicate_checks(app: &AppState, created: Vec<(Actor, Vec<PatientId>)>) {
     let gc = &app.group_commit;
+    let count: usize = created.iter().map(|(_, ids)| ids.len()).sum();
+    gc.checks_waiting.fetch_add(count as u64, Ordering::Relaxed);
     gc.unchecked.lock().unwrap_or_else(PoisonError::into_inner).extend(created);
     gc.checker.get_or_init(|| {
         tokio::spawn(check_duplicates(app.downgrade()));
@@ -201,9 +244,11 @@ async fn check_duplicates(app: Weak<Inner>) {
         }
         for (actor, ids) in pending {
             for chunk in ids.chunks(CHECK_CHUNK) {
+                state.group_commit.give_way().await;
                 if let Err(e) = crate::patients::refresh_queue_many(&state, &actor, chunk).await {
                     tracing::warn!(patients = chunk.len(), error = %e, "duplicate check failed");
                 }
+                state.group_commit.checks_waiting.fetch_sub(chunk.len() as u64, Ordering::Relaxed);
             }
         }
     }

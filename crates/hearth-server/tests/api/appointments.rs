@@ -19,6 +19,7 @@ both!(
     exports_stream_csv_and_ndjson_with_the_list_filters,
     integration_events_move_arrivals_and_discharges_and_keep_the_rest,
     one_batch_sees_its_own_earlier_events,
+    patients_created_by_ingest_are_checked_for_duplicates,
 );
 
 const INGEST: &str = "/api/v1/ingest/appointment-events";
@@ -401,4 +402,31 @@ async fn one_batch_sees_its_own_earlier_events(app: TestApp) {
     // The next batch starts from what this one stored.
     let again = send(&app, &ingest, &json!([booked("A-1", "2026-04-01T09:00:00")])).await;
     assert_eq!(again["results"][0]["replayed"], true);
+}
+
+/// The check runs after the answer, once ingest has been quiet for a moment: the pair shows up in the
+/// review queue shortly after the 202, not in it.
+async fn patients_created_by_ingest_are_checked_for_duplicates(app: TestApp) {
+    let (org, ingest, _) = setup(&app).await;
+    let (_, admin) = seed_api_key(&app, org, &[ApiScope::Admin]).await;
+    let staff_made =
+        json!({"name": {"family": "Nunez", "given": ["Anna"]}, "phones": [{"value": "415-555-0100"}]});
+    let res = app.as_key(&admin, Method::POST, "/api/v1/patients").json(&staff_made).send().await.unwrap();
+    let staff_made = json(res, 201).await;
+    let answer = send(&app, &ingest, &booked("A-1", "2026-03-10T09:30:00")).await;
+    assert_eq!(answer["results"][0]["result"], "created", "{answer}");
+
+    let mut queue = Value::Null;
+    for _ in 0..100 {
+        let res = app.as_key(&admin, Method::GET, "/api/v1/duplicate-candidates").send().await.unwrap();
+        queue = json(res, 200).await;
+        if !queue.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let queue = queue.as_array().unwrap();
+    assert_eq!(queue.len(), 1, "Ana Núñez from the EHR and the staff's Anna Nunez, same phone: {queue:?}");
+    let ids = [queue[0]["patient_a"]["id"].clone(), queue[0]["patient_b"]["id"].clone()];
+    assert!(ids.contains(&staff_made["id"]), "{queue:?}");
 }

@@ -91,6 +91,9 @@ pub struct Phase {
     pub events_per_commit: f64,
     /// Answers by result (created, updated, unchanged, stale, ignored, rejected).
     pub results: std::collections::BTreeMap<String, u64>,
+    /// New patients of the load still waiting for the duplicate check when it ended (the checker
+    /// gives way to ingest and catches up once the load has passed).
+    pub duplicate_checks_waiting: u64,
     /// Requests not answered 202.
     pub failed: u64,
     /// Those requests by HTTP status, or `error` when no answer came.
@@ -287,6 +290,7 @@ async fn phase(
         commits,
         events_per_commit: round3(as_f64(after.events - before.events) / as_f64(commits.max(1))),
         results: all.results,
+        duplicate_checks_waiting: after.checks_waiting,
         failed: all.failed,
         failures: all.failures,
         p50_ms: at(0.50),
@@ -315,7 +319,8 @@ fn print_table(out: &mut impl Write, r: &IngestBenchReport) -> std::io::Result<(
         writeln!(
             out,
             "{name:>8}: {} events in {} requests from {} clients in {:.2}s = {:.0} events/s; \
-             {} commits, {:.1} events/commit; p50 {:.1} ms, p99 {:.1} ms; failed {} {:?}; {:?}",
+             {} commits, {:.1} events/commit; p50 {:.1} ms, p99 {:.1} ms; failed {} {:?}; {:?}; \
+             {} new patients awaiting the duplicate check at the end",
             p.events,
             p.requests,
             p.clients,
@@ -327,7 +332,8 @@ fn print_table(out: &mut impl Write, r: &IngestBenchReport) -> std::io::Result<(
             p.p99_ms,
             p.failed,
             p.failures,
-            p.results
+            p.results,
+            p.duplicate_checks_waiting
         )?;
     }
     writeln!(
