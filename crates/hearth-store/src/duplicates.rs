@@ -2,7 +2,20 @@
 
 use hearth_core::{DuplicateId, OrgId, PatientId, UtcTime};
 
+use std::collections::HashMap;
+
+use crate::multi_row::{rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
+
+/// A pair of patients that may be one person, as the matcher scored it.
+#[derive(Debug, Clone, Copy)]
+pub struct Proposal<'a> {
+    pub a: PatientId,
+    pub b: PatientId,
+    pub score: f64,
+    /// The per-field explanation, as JSON.
+    pub explanation: &'a str,
+}
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DuplicateRow {
@@ -21,35 +34,51 @@ const COLUMNS: &str =
     "id, patient_a, patient_b, score, explanation, status, decided_by, created_at, updated_at";
 
 impl Tx {
-    /// Proposes a pair (ordered so `a < b`); a pending pair gets the new score, a decided one is
-    /// left alone so it is never proposed again.
-    pub async fn propose_duplicate(
+    /// Proposes pairs (each ordered so `a < b`), a few hundred per statement: a pending pair gets the
+    /// new score, a decided one is left alone so it is never proposed again. A pair given twice is
+    /// proposed once, with its last score.
+    pub async fn propose_duplicates(
         &mut self,
         org: OrgId,
-        a: PatientId,
-        b: PatientId,
-        score: f64,
-        explanation: &str,
+        pairs: &[Proposal<'_>],
         now: UtcTime,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "insert into duplicate_candidates
-                               (id, org_id, patient_a, patient_b, score, explanation, status, created_at, updated_at)
-                           values ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)
-                           on conflict (org_id, patient_a, patient_b) do update
-                               set score = excluded.score, explanation = excluded.explanation, updated_at = excluded.updated_at
-                               where duplicate_candidates.status = 'pending'";
-        let (a, b) = if a < b { (a, b) } else { (b, a) };
-        on_tx!(self, |c| sqlx::query(SQL)
-            .bind(DuplicateId::new())
-            .bind(org)
-            .bind(a)
-            .bind(b)
-            .bind(score)
-            .bind(explanation)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        const INSERT: &str = "insert into duplicate_candidates
+                                  (id, org_id, patient_a, patient_b, score, explanation, status, created_at, updated_at)
+                              values";
+        const UPSERT: &str = "on conflict (org_id, patient_a, patient_b) do update
+                                  set score = excluded.score, explanation = excluded.explanation, updated_at = excluded.updated_at
+                                  where duplicate_candidates.status = 'pending'";
+        let mut last: HashMap<(PatientId, PatientId), usize> = HashMap::new();
+        let mut rows: Vec<(PatientId, PatientId, &Proposal<'_>)> = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let (a, b) = if p.a < p.b { (p.a, p.b) } else { (p.b, p.a) };
+            if let Some(&i) = last.get(&(a, b)) {
+                rows[i].2 = p;
+            } else {
+                last.insert((a, b), rows.len());
+                rows.push((a, b, p));
+            }
+        }
+        for chunk in rows.chunks(rows_per_statement(9)) {
+            let sql = format!("{INSERT} {} {UPSERT}", values_list(self, chunk.len(), 9));
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (a, b, p) in chunk {
+                    q = q
+                        .bind(DuplicateId::new())
+                        .bind(org)
+                        .bind(*a)
+                        .bind(*b)
+                        .bind(p.score)
+                        .bind(p.explanation)
+                        .bind("pending")
+                        .bind(now)
+                        .bind(now);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 use hearth_core::PatientId;
 use hearth_core::linkage::{self, LinkRecord, POSSIBLE, clean};
+use hearth_store::duplicates::Proposal;
 use hearth_store::patients::PatientFilter;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -151,12 +152,19 @@ pub async fn refresh_queue_many(app: &AppState, actor: &Actor, ids: &[PatientId]
     if found.is_empty() {
         return Ok(0);
     }
+    let explanations: Vec<String> = found
+        .iter()
+        .map(|(_, c)| serde_json::to_string(&c.fields))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::from)?;
+    let pairs: Vec<Proposal<'_>> = found
+        .iter()
+        .zip(&explanations)
+        .map(|((id, c), explanation)| Proposal { a: *id, b: c.patient.id, score: c.score, explanation })
+        .collect();
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
-    for (id, c) in &found {
-        let explanation = serde_json::to_string(&c.fields).map_err(anyhow::Error::from)?;
-        tx.propose_duplicate(actor.org, *id, c.patient.id, c.score, &explanation, now).await?;
-    }
+    tx.propose_duplicates(actor.org, &pairs, now).await?;
     tx.commit().await?;
     Ok(found.len())
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod duplicates;
 mod foundation;
 mod merges;
 mod patient_search;

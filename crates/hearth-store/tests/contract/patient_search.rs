@@ -16,14 +16,14 @@ contract!(
     identifiers_are_looked_up_by_the_thousand_within_their_org_and_system,
 );
 
-async fn new_org(store: &Store) -> OrgId {
+pub(crate) async fn new_org(store: &Store) -> OrgId {
     let id = OrgId::new();
     let now = UtcTime::new(jiff::Timestamp::now());
     store.create_organization(&NewOrganization { id, name: "Clinic", time_zone: "UTC", now }).await.unwrap();
     id
 }
 
-async fn add(
+pub(crate) async fn add(
     store: &Store,
     org: OrgId,
     mrn: &str,
