@@ -32,11 +32,8 @@ const CHECK_CHUNK: usize = 50;
 /// The checker gives way to ingest: before each chunk it waits until the committer has been idle
 /// this long…
 const QUIET: Duration = Duration::from_millis(200);
-/// …but never longer than this, so that the checks keep going under a load that never stops…
+/// …but never longer than this, so that the checks keep going under a load that never stops.
 const MOST_WAIT: Duration = Duration::from_secs(5);
-/// …and not at all while more new patients than this wait for the check: a long load gets its checks
-/// beside it, as fast as the checker goes.
-const MOST_WAITING: u64 = 10_000;
 
 struct Job {
     actor: Actor,
@@ -88,15 +85,13 @@ impl GroupCommit {
         last.map_or(Duration::MAX, |t| t.elapsed())
     }
 
-    /// Waits until the committer has been idle for [`QUIET`], or [`MOST_WAIT`] has passed; not at
-    /// all while more than [`MOST_WAITING`] patients wait for the check.
+    /// Waits until the committer has been idle for [`QUIET`], or [`MOST_WAIT`] has passed.
     async fn give_way(&self) {
         let started = Instant::now();
         loop {
             let idle = self.idle();
             let waited = started.elapsed();
-            let behind = self.checks_waiting.load(Ordering::Relaxed) > MOST_WAITING;
-            if behind || idle >= QUIET || waited >= MOST_WAIT {
+            if idle >= QUIET || waited >= MOST_WAIT {
                 return;
             }
             tokio::time::sleep(QUIET.saturating_sub(idle).min(MOST_WAIT.saturating_sub(waited))).await;

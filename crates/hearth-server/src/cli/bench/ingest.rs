@@ -92,7 +92,7 @@ pub struct Phase {
     /// Answers by result (created, updated, unchanged, stale, ignored, rejected).
     pub results: std::collections::BTreeMap<String, u64>,
     /// New patients of the load still waiting for the duplicate check when it ended (the checker
-    /// gives way to ingest, up to a backlog; see `appointments::group_commit`).
+    /// gives way to ingest; see `appointments::group_commit`).
     pub duplicate_checks_waiting: u64,
     /// Requests not answered 202.
     pub failed: u64,
