@@ -1,8 +1,8 @@
 //! The duplicate review queue.
 
-use hearth_core::{DuplicateId, OrgId, PatientId, UtcTime};
-
 use std::collections::HashMap;
+
+use hearth_core::{DuplicateId, OrgId, PatientId, UtcTime};
 
 use crate::multi_row::{rows_per_statement, values_list};
 use crate::{Store, StoreError, Tx};
