@@ -153,7 +153,11 @@ impl Tx {
         const INSERT: &str = "insert into patients (id, org_id, mrn, status, family_name, given_names, birth_date,
              gender, preferred_language, preferred_channel, time_zone, document, version, created_at, updated_at)
              values";
-        for chunk in rows.chunks(rows_per_statement(15)) {
+        // Each table and index takes its rows in its own order (below): consecutive rows then land on
+        // the same pages of an index whose keys are random, rather than each on a page of its own.
+        let mut by_name: Vec<&NewPatientRow<'_>> = rows.iter().collect();
+        by_name.sort_unstable_by(|a, b| a.fields.family_name.cmp(&b.fields.family_name));
+        for chunk in by_name.chunks(rows_per_statement(15)) {
             let sql = format!("{INSERT} {}", values_list(self, chunk.len(), 15));
             on_tx!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -179,16 +183,19 @@ impl Tx {
                 q.execute(c).await.map(|_| ())
             })?;
         }
-        let identifiers: Vec<(PatientId, [&str; 2])> = rows
+        let mut identifiers: Vec<(PatientId, [&str; 2])> = rows
             .iter()
             .flat_map(|r| r.fields.identifiers.iter().map(move |(s, v)| (r.id, [s.as_str(), v.as_str()])))
             .collect();
-        let contacts: Vec<(PatientId, [&str; 2])> = rows
+        let mut contacts: Vec<(PatientId, [&str; 2])> = rows
             .iter()
             .flat_map(|r| r.fields.contacts.iter().map(move |(k, v)| (r.id, [*k, v.as_str()])))
             .collect();
-        let names: Vec<(PatientId, [&str; 1])> =
+        let mut names: Vec<(PatientId, [&str; 1])> =
             rows.iter().flat_map(|r| r.fields.name_keys.iter().map(move |k| (r.id, [k.as_str()]))).collect();
+        identifiers.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        contacts.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        names.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         self.insert_keys(org, "patient_identifiers (org_id, patient_id, system, value)", &identifiers)
             .await?;
         self.insert_keys(org, "patient_name_keys (org_id, patient_id, key)", &names).await?;

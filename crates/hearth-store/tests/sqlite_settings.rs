@@ -18,6 +18,8 @@ async fn sqlite_is_created_with_durable_settings() {
     assert_eq!((journal.as_str(), sync, fk), ("wal", 2, 1), "WAL, synchronous=FULL (2), foreign keys on");
     let spill: i64 = sqlx::query_scalar("pragma cache_spill").fetch_one(pool).await.unwrap();
     assert_eq!(spill, 16383, "a large write keeps up to 64 MiB of changed pages until it commits");
+    let temp: i64 = sqlx::query_scalar("pragma temp_store").fetch_one(pool).await.unwrap();
+    assert_eq!(temp, 2, "savepoint and statement journals are kept in memory");
     assert!(!store.migration_status().await.unwrap().is_current(), "a new file has pending migrations");
 }
 
