@@ -19,7 +19,7 @@ use super::ingest_writes::Pending;
 use super::wire::{self, WireEvent, Zone};
 use crate::auth::Actor;
 use crate::error::{AppError, FieldError};
-use crate::patients::{self, HumanName, Identifier, NewPatient, PatientRecord, Strictness};
+use crate::patients::{self, HumanName, Identifier, PatientRecord, Strictness};
 use crate::state::AppState;
 
 /// The answer for one event.
@@ -68,7 +68,7 @@ pub async fn ingest(
     events: Vec<serde_json::Value>,
     dry_run: bool,
 ) -> Result<IngestReport, AppError> {
-    let batch = Batch::read(app, actor, events);
+    let batch = Batch::read(events, &app.config.patients.phone_region);
     if !dry_run {
         return super::group_commit::submit(app, actor, batch).await;
     }
@@ -79,38 +79,28 @@ pub async fn ingest(
 }
 
 /// A request's events as read before its turn in a commit: identity, parsed form and canonical text of
-/// each, and the patient record that the first event naming each EHR patient would create. Reading
-/// (phone numbers, dates, hashes, the record's checks and sealing) needs no transaction: done by the
-/// request's own task, it runs beside the committer, the one serial stage of ingest, rather than
-/// inside its transaction.
+/// each. Reading (phone numbers, dates, hashes) needs no transaction: done by the request's own task,
+/// it runs beside the committer, the one serial stage of ingest, rather than inside its transaction.
 pub struct Batch(Vec<ReadEvent>);
 
 struct ReadEvent {
     identity: Key,
     parsed: Result<WireEvent, Vec<FieldError>>,
     payload: String,
-    /// The record of the event's patient, checked and sealed, should it be new; only on the first
-    /// event of the request that names that patient (a later one finds the patient created).
-    new_patient: Option<Result<NewPatient, AppError>>,
 }
 
 impl Batch {
-    pub fn read(app: &AppState, actor: &Actor, events: Vec<serde_json::Value>) -> Self {
-        let region = &app.config.patients.phone_region;
-        let mut named = std::collections::HashSet::new();
+    pub fn read(events: Vec<serde_json::Value>, phone_region: &str) -> Self {
         Batch(
             events
                 .into_iter()
                 .map(|v| {
                     let payload = wire::canonical(&v);
-                    let identity = wire::identity(&v, &payload);
-                    let parsed = wire::parse(&v, region);
-                    let new_patient = parsed
-                        .as_ref()
-                        .ok()
-                        .filter(|ev| named.insert((identity.0.clone(), ev.patient_id.clone())))
-                        .map(|ev| patient_record(app, actor, &identity.0, ev));
-                    ReadEvent { identity, parsed, payload, new_patient }
+                    ReadEvent {
+                        identity: wire::identity(&v, &payload),
+                        parsed: wire::parse(&v, phone_region),
+                        payload,
+                    }
                 })
                 .collect(),
         )
@@ -180,7 +170,7 @@ fn rejected(errors: Vec<FieldError>) -> EventResult {
 }
 
 async fn one(r: &mut Request<'_>, event: ReadEvent) -> Result<EventResult, AppError> {
-    let ReadEvent { identity: (source, message_id), parsed, payload, new_patient } = event;
+    let ReadEvent { identity: (source, message_id), parsed, payload } = event;
     if let Some(first) = r.seen.answers.get(&(source.clone(), message_id.clone())) {
         let mut r: EventResult = serde_json::from_str(first).map_err(anyhow::Error::from)?;
         r.replayed = true;
@@ -189,7 +179,7 @@ async fn one(r: &mut Request<'_>, event: ReadEvent) -> Result<EventResult, AppEr
     let (result, appointment_id, ev) = match parsed {
         Err(errors) => (rejected(errors), None, None),
         Ok(ev) => {
-            let res = apply(r, &source, &ev, new_patient).await?;
+            let res = apply(r, &source, &ev).await?;
             let id = res.appointment_id;
             (res, id, Some(ev))
         }
@@ -223,34 +213,12 @@ async fn one(r: &mut Request<'_>, event: ReadEvent) -> Result<EventResult, AppEr
 }
 
 /// The patient the EHR calls `ev.patient_id`, created on first sight (written with the request's
-/// other new patients when it ends) from `prepared`, the record read with the request.
-fn patient(
-    r: &mut Request<'_>,
-    source: &str,
-    ev: &WireEvent,
-    prepared: Option<Result<NewPatient, AppError>>,
-) -> Result<PatientId, AppError> {
+/// other new patients when it ends).
+fn patient(r: &mut Request<'_>, source: &str, ev: &WireEvent) -> Result<PatientId, AppError> {
     let key = (source.to_owned(), ev.patient_id.clone());
     if let Some(id) = r.seen.patients.get(&key) {
         return Ok(*id);
     }
-    let new = match prepared {
-        Some(new) => new?,
-        None => patient_record(r.app, r.actor, source, ev)?,
-    };
-    let id = new.id;
-    r.pending.patient(new);
-    r.seen.created(key, id);
-    Ok(id)
-}
-
-/// The record an event's patient gets when the event is the first to name them, checked and sealed.
-fn patient_record(
-    app: &AppState,
-    actor: &Actor,
-    source: &str,
-    ev: &WireEvent,
-) -> Result<NewPatient, AppError> {
     let record = PatientRecord {
         name: HumanName {
             family: ev.last_name.clone().unwrap_or_default(),
@@ -275,7 +243,11 @@ fn patient_record(
         preferred_language: ev.language.clone(),
         ..PatientRecord::default()
     };
-    patients::prepare_new(app, actor, record, Strictness::Lenient)
+    let new = patients::prepare_new(r.app, r.actor, record, Strictness::Lenient)?;
+    let id = new.id;
+    r.pending.patient(new);
+    r.seen.created(key, id);
+    Ok(id)
 }
 
 /// The instant of a local time in its zone; a time skipped by a DST change moves forward (the
@@ -311,14 +283,9 @@ fn state_of(row: &AppointmentRow) -> Result<AppointmentState, AppError> {
 }
 
 #[allow(clippy::too_many_lines)] // one event's whole path, in order
-async fn apply(
-    r: &mut Request<'_>,
-    source: &str,
-    ev: &WireEvent,
-    new_patient: Option<Result<NewPatient, AppError>>,
-) -> Result<EventResult, AppError> {
+async fn apply(r: &mut Request<'_>, source: &str, ev: &WireEvent) -> Result<EventResult, AppError> {
     let (org, now) = (r.actor.org, r.now);
-    let patient_id = patient(r, source, ev, new_patient)?;
+    let patient_id = patient(r, source, ev)?;
     let opted_out = r.seen.opted_out(r.tx, org, patient_id).await?;
     let event = |start: Option<UtcTime>| {
         let e = Event::new(ev.kind, ev.event_at.unwrap_or(now)).received(now).opted_out(opted_out);
