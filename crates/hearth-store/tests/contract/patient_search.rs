@@ -256,4 +256,21 @@ async fn identifiers_are_looked_up_by_the_thousand_within_their_org_and_system(s
     let expected: Vec<(String, PatientId)> =
         (0..1_200).step_by(2).map(|i| (format!("E{i}"), ids[i])).collect();
     assert_eq!(found, expected);
+
+    // Values are compared exactly, whatever characters they hold (SQLite receives them as a JSON
+    // array): quotes, a backslash, a comma, accents.
+    let odd = "E\"7\\, 8 ü";
+    let fields = PatientFields {
+        family_name: "Odd".into(),
+        given_names: "Ann".into(),
+        document: "{}".into(),
+        identifiers: vec![("epic".into(), odd.into())],
+        ..PatientFields::default()
+    };
+    let id = PatientId::new();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_patients(org, &[NewPatientRow { id, mrn: "odd-M", fields: &fields }], now).await.unwrap();
+    let found = tx.patients_by_identifiers(org, "epic", &[odd, "E\"7\\, 8 u", "E\"7"]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(found, vec![(odd.to_owned(), id)]);
 }
