@@ -215,13 +215,13 @@ async fn patients_inserted_together_read_back_as_returned(store: Store) {
 
 /// The prefetch of an ingest batch looks identifiers up many at a time (in statements of 500): every
 /// known value is found once, unknown ones are absent, and neither another system's nor another
-/// organization's identical value is returned.
+/// organization's identical value is returned. (2,100 patients also take two insert statements.)
 async fn identifiers_are_looked_up_by_the_thousand_within_their_org_and_system(store: Store) {
     let (org, other_org) = (new_org(&store).await, new_org(&store).await);
     let now = UtcTime::new(jiff::Timestamp::now());
     let mut ids = Vec::new();
     for (o, system) in [(org, "epic"), (org, "cerner"), (other_org, "epic")] {
-        let fields: Vec<PatientFields> = (0..1_200)
+        let fields: Vec<PatientFields> = (0..2_100)
             .map(|i| PatientFields {
                 family_name: format!("F{i}"),
                 given_names: "Ann".into(),
@@ -247,14 +247,14 @@ async fn identifiers_are_looked_up_by_the_thousand_within_their_org_and_system(s
     }
     // Every other known value, then as many that no one has.
     let wanted: Vec<String> =
-        (0..1_200).step_by(2).map(|i| format!("E{i}")).chain((0..600).map(|i| format!("X{i}"))).collect();
+        (0..2_100).step_by(2).map(|i| format!("E{i}")).chain((0..600).map(|i| format!("X{i}"))).collect();
     let keys: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let mut tx = store.begin().await.unwrap();
     let mut found = tx.patients_by_identifiers(org, "epic", &keys).await.unwrap();
     tx.commit().await.unwrap();
     found.sort_by_key(|(v, _)| v[1..].parse::<u32>().unwrap());
     let expected: Vec<(String, PatientId)> =
-        (0..1_200).step_by(2).map(|i| (format!("E{i}"), ids[i])).collect();
+        (0..2_100).step_by(2).map(|i| (format!("E{i}"), ids[i])).collect();
     assert_eq!(found, expected);
 
     // Values are compared exactly, whatever characters they hold (SQLite receives them as a JSON
