@@ -48,10 +48,12 @@ pub(crate) fn values_list(tx: &Tx, rows: usize, cols: usize) -> String {
 /// SQLite: `{key} in (select value from json_each($3))`, the keys bound as one JSON array: one
 /// statement text whatever the number of keys (prepared once, then cached), and no numbered
 /// parameters, which SQLite looks up by name one by one — at 500 keys, 4% of the committer's SQLite
-/// time went to `sqlite3_bind_parameter_name`. PostgreSQL: one index lookup per key,
-/// `unnest($3::text[])` joined laterally to the lookup. Written as `{key} in (…)`, PostgreSQL without statistics on the
-/// table (one filled faster than `ANALYZE` runs) estimated the scope at one row and read every row of
-/// it, testing each against the whole list: an ingest of 60,000 events slowed to 600 events/s.
+/// time went to `sqlite3_bind_parameter_name`.
+///
+/// PostgreSQL: one index lookup per key, `unnest($3::text[])` joined laterally to the lookup. Written
+/// as `{key} in (…)`, PostgreSQL without statistics on the table (one filled faster than `ANALYZE`
+/// runs) estimated the scope at one row and read every row of it, testing each against the whole
+/// list: an ingest of 60,000 events slowed to 600 events/s.
 pub(crate) async fn fetch_by_keys<R>(
     tx: &mut Tx,
     lookup: &KeyLookup<'_>,
