@@ -84,8 +84,18 @@ let step = 0;
 const shot = async (name) => {
   step += 1;
   const file = join(shots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
+  // Chromium now and then refuses a full-page capture ("Protocol error (Page.captureScreenshot):
+  // Unable to capture screenshot", a known intermittent DevTools failure seen once in CI here):
+  // try again twice, after a pause, before failing the scenario.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.screenshot({ path: file, fullPage: true });
+      return file;
+    } catch (e) {
+      if (attempt >= 3 || !String(e?.message).includes('Unable to capture screenshot')) throw e;
+      await page.waitForTimeout(250 * attempt);
+    }
+  }
 };
 const expect = (cond, message) => { if (!cond) throw new Error(`expectation failed: ${message}`); };
 
