@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use crate::multi_row::{KeyLookup, fetch_by_keys, json_array, placeholders, rows_per_statement, values_list};
+use crate::multi_row::{
+    KeyLookup, fetch_by_keys, json_array, json_list, placeholders, rows_per_statement, values_list,
+};
 use crate::{Store, StoreError, Tx};
 
 /// Rows in flight between the database and a streamed export (back-pressure beyond that).
@@ -326,8 +328,7 @@ impl Tx {
         // On SQLite the list is one JSON array, as in `fetch_by_keys` (no numbered parameters).
         let sqlite = matches!(self, Tx::Sqlite(_));
         for chunk in patients.chunks(IN_LIST_CHUNK) {
-            let list =
-                if sqlite { "select value from json_each($3)".into() } else { placeholders(3, chunk.len()) };
+            let list = if sqlite { json_list(3) } else { placeholders(3, chunk.len()) };
             let sql = format!(
                 "select patient_id, opted_in from consents where org_id = $1 and channel = $2
                    and patient_id in ({list}) order by patient_id, recorded_at desc, id desc"

@@ -72,10 +72,8 @@ where
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         match tx {
             Tx::Sqlite(t) => {
-                let sql = format!(
-                    "select {columns} from {from}
-                      where {scope_sql} and {key} in (select value from json_each($3))"
-                );
+                let sql =
+                    format!("select {columns} from {from} where {scope_sql} and {key} in ({})", json_list(3));
                 out.extend(
                     sqlx::query_as(sqlx::AssertSqlSafe(sql))
                         .bind(org)
@@ -107,7 +105,13 @@ where
     Ok(out)
 }
 
-/// `values` as a JSON array of strings, for `json_each` on SQLite.
+/// SQLite: the values of a list bound as one JSON array ([`json_array`]) at parameter `param`, for
+/// `… in ({})` (see [`fetch_by_keys`] for why not one parameter per value).
+pub(crate) fn json_list(param: usize) -> String {
+    format!("select value from json_each(${param})")
+}
+
+/// `values` as a JSON array of strings, for [`json_list`].
 pub(crate) fn json_array<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> String {
     let values = values.into_iter().map(|v| serde_json::Value::from(v.as_ref())).collect();
     serde_json::Value::Array(values).to_string()
